@@ -1,0 +1,102 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gpmgmt/gpmgmt/pkg/app"
+)
+
+// prefix is the line prefix for the fixed clock, pid, host and user of
+// testEnv, without the level.
+const prefix = "20261123:18:54:19:016262 gptest:mdw:gpadmin-"
+
+// testEnv returns an Env with fixed identity and clock, writing to the
+// returned stdout and stderr buffers, with a temporary home directory.
+func testEnv(t *testing.T, args ...string) (env *app.Env, stdout, stderr *bytes.Buffer) {
+	t.Helper()
+	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
+	at := time.Date(2026, 11, 23, 18, 54, 19, 0, time.UTC)
+	env = &app.Env{
+		Prog:     "gptest",
+		Args:     args,
+		Version:  "1.2.3",
+		In:       strings.NewReader(""),
+		Out:      stdout,
+		Err:      stderr,
+		Now:      func() time.Time { return at },
+		Start:    at,
+		Getenv:   func(string) string { return "" },
+		Hostname: "mdw.example.com",
+		User:     "gpadmin",
+		PID:      16262,
+		Home:     t.TempDir(),
+	}
+	return env, stdout, stderr
+}
+
+// newTestCommand is a tool command as pkg/<tool> builds one: common
+// options, logging set up, Validate, then run.
+func newTestCommand(env *app.Env, p app.Positional, run func(ctx context.Context, env *app.Env) error) *cobra.Command {
+	var o app.CommonOptions
+	cmd := &cobra.Command{
+		Use:   "gptest [options]",
+		Short: "A test tool.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Args = args
+			if err := env.SetupLogging(&o); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return run(cmd.Context(), env)
+		},
+	}
+	app.BindCommon(cmd, env, &o, p)
+	return cmd
+}
+
+// logFile returns the content of the day's log file under dir.
+func logFile(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "gptest_20261123.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestSetupLoggingProgress(t *testing.T) {
+	for _, quiet := range []bool{false, true} {
+		env, stdout, _ := testEnv(t)
+		if err := env.SetupLogging(&app.CommonOptions{Quiet: quiet}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(env.Progress, "..\n"); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := strings.Contains(stdout.String(), "..\n"), !quiet; got != want {
+			t.Errorf("quiet=%v: progress on stdout %v, want %v", quiet, got, want)
+		}
+	}
+}
+
+func TestSetupLoggingWithoutHome(t *testing.T) {
+	env, _, _ := testEnv(t)
+	env.Home = ""
+	err := env.SetupLogging(&app.CommonOptions{})
+	var exp *app.ExpectedError
+	if !errors.As(err, &exp) || !strings.Contains(err.Error(), "use -l <dir>") {
+		t.Errorf("SetupLogging error = %v, want an ExpectedError pointing at -l", err)
+	}
+}

@@ -1,0 +1,63 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/gpmgmt/gpmgmt/pkg/gplog"
+)
+
+// SetupLogging starts logging as the common options say, before the tool
+// does anything else: it opens <logdir>/<prog>_<YYYYMMDD>.log for appending
+// (creating a missing log directory with one mkdir), points e.Log at the
+// console and the file with the -v/-q thresholds of spec §1.3, sets
+// e.Progress (io.Discard under -q), and logs the first line,
+// "Starting <prog> with args: <args>". Main closes the file.
+//
+// When the log file cannot be opened, e.Log stays console-only and the
+// returned ExpectedError says why.
+func (e *Env) SetupLogging(o *CommonOptions) error {
+	dir := o.LogDir
+	if dir == "" {
+		if e.Home == "" {
+			return Errorf("cannot find the home directory for the default log directory ~/%s; use -l <dir>", gplog.DefaultDirName)
+		}
+		dir = gplog.DefaultDir(e.Home)
+	}
+	f, err := gplog.Open(dir, e.Prog, e.Start)
+	if err != nil {
+		return &ExpectedError{Err: err}
+	}
+	if err := e.closeLogging(); err != nil {
+		_ = f.Close() // the earlier error is the one to report
+		return err
+	}
+	console := gplog.NewSyncWriter(e.Out)
+	e.Log = slog.New(gplog.NewHandler(e.LogConfig(),
+		gplog.Sink{W: console, Level: gplog.ConsoleLevel(o.Verbose, o.Quiet)},
+		gplog.Sink{W: f, Level: gplog.FileLevel(o.Verbose)}))
+	e.Progress = console
+	if o.Quiet {
+		e.Progress = io.Discard
+	}
+	e.closeLog = f.Close
+	e.Log.Info("Starting " + e.Prog + " with args: " + strings.Join(e.Args, " "))
+	return nil
+}
+
+// closeLogging closes the log file opened by SetupLogging, if any, and
+// returns e.Log to the console.
+func (e *Env) closeLogging() error {
+	if e.closeLog == nil {
+		return nil
+	}
+	err := e.closeLog()
+	e.closeLog = nil
+	e.Log = e.consoleLogger()
+	if err != nil {
+		return fmt.Errorf("close log file: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+// Package gpstate implements gpstate: shows the status of a running Greenplum cluster.
+package gpstate
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gpmgmt/gpmgmt/pkg/app"
+)
+
+// Options are gpstate's command-line options.
+type Options struct {
+	app.CommonOptions
+}
+
+// Validate checks the options before anything runs.
+func (o *Options) Validate() error {
+	return o.CommonOptions.Validate()
+}
+
+// NewCommand returns the gpstate command. runF, when not nil, receives the
+// parsed options instead of Run (for flag-parsing tests); it runs before
+// logging is set up and before Validate.
+func NewCommand(env *app.Env, runF func(*Options) error) *cobra.Command {
+	opts := &Options{}
+	cmd := &cobra.Command{
+		Use:   "gpstate [options]",
+		Short: "Show the status of a running Greenplum Database system.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Args = args
+			if runF != nil {
+				return runF(opts)
+			}
+			if err := env.SetupLogging(&opts.CommonOptions); err != nil {
+				return err
+			}
+			if err := opts.Validate(); err != nil {
+				return err
+			}
+			return Run(cmd.Context(), env, opts)
+		},
+	}
+	app.BindCommon(cmd, env, &opts.CommonOptions, app.RejectWithHelp)
+	return cmd
+}
+
+// Run does gpstate's work. Its operations are not implemented in this build
+// yet: it says so and fails (exit 2) rather than pretend.
+func Run(ctx context.Context, env *app.Env, opts *Options) error {
+	return app.Errorf("gpstate operations are not implemented yet in this build of gpmgmt")
+}
