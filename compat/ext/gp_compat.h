@@ -1,0 +1,47 @@
+/*-------------------------------------------------------------------------
+ *
+ * gp_compat.h
+ *	  Shared declarations of the gp_compat server extension, which gives a
+ *	  stock PostgreSQL 15 instance the interface Greenplum 7 offers to its
+ *	  management utilities (see compat/README.md).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GP_COMPAT_H
+#define GP_COMPAT_H
+
+/* Greenplum's GpRoleValue, minus GP_ROLE_UNDEFINED's uses we do not need */
+typedef enum GpRoleValue
+{
+	GP_ROLE_UNDEFINED = 0,
+	GP_ROLE_UTILITY,
+	GP_ROLE_DISPATCH,
+	GP_ROLE_EXECUTE
+} GpRoleValue;
+
+/* As in Greenplum's cdbvars.h */
+#define UNINITIALIZED_GP_IDENTITY_VALUE (-10000)
+#define MASTER_CONTENT_ID (-1)
+
+/* Role of this session (Greenplum's Gp_role) */
+extern int	Gp_role;
+
+/* Role the postmaster was started with (dispatch, execute or utility) */
+extern int	Gp_postmaster_role;
+
+/* Identity of this instance (Greenplum's GpIdentity) */
+extern int	GpIdentity_dbid;
+extern int	GpIdentity_segindex;
+
+/*
+ * Set while the extension's own functions write the segment catalog, so that
+ * the allow_system_table_mods check lets them through, as Greenplum's
+ * gp_add_segment() and friends write their catalog without it.
+ */
+extern int	gp_compat_internal_write_depth;
+
+extern const char *gp_role_name(int role);
+extern void gp_compat_catalog_init(void);
+extern char *gp_compat_local_conninfo(const char *dbname);
+
+#endif							/* GP_COMPAT_H */
