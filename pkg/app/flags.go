@@ -35,6 +35,12 @@ type CommonOptions struct {
 	NonInteractive bool   // -a: answer yes to every confirmation prompt
 	DataDir        string // -d: coordinator data directory, as given
 
+	// InsecureIgnoreHostKeys turns SSH host key checking off
+	// (--insecure-ignore-host-keys, or GPMGMT_INSECURE_IGNORE_HOST_KEYS=1
+	// for scripts that cannot gain a flag). An addition: Greenplum's own
+	// tools pass StrictHostKeyChecking=no, ours verify by default.
+	InsecureIgnoreHostKeys bool
+
 	// Args are the positional arguments; Validate rejects them.
 	Args []string
 
@@ -72,6 +78,8 @@ func BindCommon(cmd *cobra.Command, env *Env, o *CommonOptions, p Positional) {
 	f.BoolVarP(&o.NonInteractive, "non-interactive", "a", false, "do not prompt for confirmation")
 	f.StringVarP(&o.DataDir, "master_data_directory", "d", "", "coordinator data `directory`")
 	f.StringVar(&o.DataDir, "coordinator_data_directory", "", "coordinator data `directory`")
+	f.BoolVar(&o.InsecureIgnoreHostKeys, "insecure-ignore-host-keys", false,
+		"accept any SSH host key (default: verify against known_hosts; also "+InsecureHostKeysEnv+"=1)")
 	f.Bool("version", false, "show the program's version number and exit")
 
 	cmd.Version = env.Version
