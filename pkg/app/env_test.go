@@ -9,39 +9,21 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
+	"github.com/gpmgmt/gpmgmt/pkg/app/apptest"
 )
 
 // prefix is the line prefix for the fixed clock, pid, host and user of
 // testEnv, without the level.
 const prefix = "20261123:18:54:19:016262 gptest:mdw:gpadmin-"
 
-// testEnv returns an Env with fixed identity and clock, writing to the
-// returned stdout and stderr buffers, with a temporary home directory.
+// testEnv returns apptest's Env for the program "gptest".
 func testEnv(t *testing.T, args ...string) (env *app.Env, stdout, stderr *bytes.Buffer) {
 	t.Helper()
-	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
-	at := time.Date(2026, 11, 23, 18, 54, 19, 0, time.UTC)
-	env = &app.Env{
-		Prog:     "gptest",
-		Args:     args,
-		Version:  "1.2.3",
-		In:       strings.NewReader(""),
-		Out:      stdout,
-		Err:      stderr,
-		Now:      func() time.Time { return at },
-		Start:    at,
-		Getenv:   func(string) string { return "" },
-		Hostname: "mdw.example.com",
-		User:     "gpadmin",
-		PID:      16262,
-		Home:     t.TempDir(),
-	}
-	return env, stdout, stderr
+	return apptest.Env(t, "gptest", args...)
 }
 
 // newTestCommand is a tool command as pkg/<tool> builds one: common

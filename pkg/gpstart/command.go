@@ -20,29 +20,16 @@ func (o *Options) Validate() error {
 }
 
 // NewCommand returns the gpstart command. runF, when not nil, receives the
-// parsed options instead of Run (for flag-parsing tests); it runs before
-// logging is set up and before Validate.
+// parsed options instead of Run (for flag-parsing tests).
 func NewCommand(env *app.Env, runF func(*Options) error) *cobra.Command {
-	opts := &Options{}
-	cmd := &cobra.Command{
-		Use:   "gpstart [options]",
-		Short: "Start a Greenplum Database system.",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Args = args
-			if runF != nil {
-				return runF(opts)
-			}
-			if err := env.SetupLogging(&opts.CommonOptions); err != nil {
-				return err
-			}
-			if err := opts.Validate(); err != nil {
-				return err
-			}
-			return Run(cmd.Context(), env, opts)
-		},
+	spec := app.ToolSpec{
+		Use:        "gpstart [options]",
+		Short:      "Start a Greenplum Database system.",
+		Positional: app.RejectLastArgument,
 	}
-	app.BindCommon(cmd, env, &opts.CommonOptions, app.RejectLastArgument)
-	return cmd
+	return app.NewCommand(env, spec, &Options{}, runF, func(ctx context.Context, o *Options) error {
+		return Run(ctx, env, o)
+	})
 }
 
 // Run does gpstart's work. Its operations are not implemented in this build
