@@ -3,10 +3,12 @@ package addmirrors
 
 import (
 	"context"
+	"errors"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
+	"github.com/gpmgmt/gpmgmt/pkg/coordinator"
 )
 
 // Options are gpaddmirrors's command-line options.
@@ -20,33 +22,32 @@ func (o *Options) Validate() error {
 }
 
 // NewCommand returns the gpaddmirrors command. runF, when not nil, receives the
-// parsed options instead of Run (for flag-parsing tests); it runs before
-// logging is set up and before Validate.
+// parsed options instead of Run (for flag-parsing tests).
 func NewCommand(env *app.Env, runF func(*Options) error) *cobra.Command {
-	opts := &Options{}
-	cmd := &cobra.Command{
-		Use:   "gpaddmirrors [options]",
-		Short: "Add mirror segments to a Greenplum Database system.",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Args = args
-			if runF != nil {
-				return runF(opts)
-			}
-			if err := env.SetupLogging(&opts.CommonOptions); err != nil {
-				return err
-			}
-			if err := opts.Validate(); err != nil {
-				return err
-			}
-			return Run(cmd.Context(), env, opts)
-		},
+	spec := app.ToolSpec{
+		Use:        "gpaddmirrors [options]",
+		Short:      "Add mirror segments to a Greenplum Database system.",
+		Positional: app.RejectWithHelp,
 	}
-	app.BindCommon(cmd, env, &opts.CommonOptions, app.RejectWithHelp)
-	return cmd
+	return app.NewCommand(env, spec, &Options{}, runF, func(ctx context.Context, o *Options) error {
+		return Run(ctx, env, o)
+	})
 }
 
-// Run does gpaddmirrors's work. Its operations are not implemented in this build
-// yet: it says so and fails (exit 2) rather than pretend.
-func Run(ctx context.Context, env *app.Env, opts *Options) error {
-	return app.Errorf("gpaddmirrors operations are not implemented yet in this build of gpmgmt")
+// Run does gpaddmirrors's work. So far it runs the prelude it shares with
+// the other tools: coordinator discovery, versions, and the catalog loaded
+// and validated with a normal (dispatch) connection, as Greenplum's
+// gpaddmirrors does. The mirror creation itself is not in this build yet:
+// Run says so and fails (exit 2) rather than pretend.
+func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
+	c, err := coordinator.Open(ctx, env, coordinator.Options{DataDir: opts.DataDir, Utility: false})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := c.Close(ctx); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}()
+	return app.Errorf("gpaddmirrors mirror creation (spec §5) is not implemented yet in this build of gpmgmt; the catalog was read: %d segment instances", len(c.Cluster.Segments()))
 }

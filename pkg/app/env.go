@@ -5,6 +5,7 @@
 package app
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -52,8 +53,8 @@ type Env struct {
 	Home     string // home directory; the default log directory lives here
 
 	// Exec runs local commands (and is the seam remote execution shares).
-	// Connect opens database connections. The command layer wires both;
-	// they are nil in an Env that only parses flags and logs.
+	// Connect opens database connections. RealEnv wires the real ones;
+	// tests set fakes, or leave them nil when nothing runs or connects.
 	Exec    remote.Executor
 	Connect cluster.Connector
 
@@ -62,8 +63,9 @@ type Env struct {
 	closeLog func() error // closes the log file opened by SetupLogging
 }
 
-// RealEnv builds the Env of the running process for prog. Exec and Connect
-// are left nil: the command layer wires them.
+// RealEnv builds the Env of the running process for prog: the local
+// executor, and a connector that reads PGUSER/USER from the environment and
+// logs Greenplum's warning on each connect timeout.
 func RealEnv(prog string) *Env {
 	host, _ := os.Hostname() // an empty host name still logs
 	home, _ := os.UserHomeDir()
@@ -86,6 +88,13 @@ func RealEnv(prog string) *Env {
 		IsTerminal: term.IsTerminal(int(os.Stdin.Fd())),
 	}
 	e.Log = e.consoleLogger()
+	e.Exec = remote.LocalExecutor{}
+	e.Connect = cluster.Dialer{
+		Getenv: os.Getenv,
+		OnTimeout: func(cfg cluster.ConnConfig, attempt, attempts int) {
+			e.Log.Warn(fmt.Sprintf("Timeout expired connecting to %s, attempt %d/%d", cfg.DatabaseName(), attempt, attempts))
+		},
+	}.Connect
 	return e
 }
 

@@ -43,3 +43,11 @@ type ConnConfig struct {
 
 // Connector opens connections; app.Env carries the real one, tests a fake.
 type Connector func(ctx context.Context, cfg ConnConfig) (Conn, error)
+
+// DatabaseName is the database cfg connects to: Database, or template1.
+func (cfg ConnConfig) DatabaseName() string {
+	if cfg.Database == "" {
+		return DefaultDatabase
+	}
+	return cfg.Database
+}

@@ -111,10 +111,7 @@ func (d Dialer) PgxConfig(cfg ConnConfig) (*pgx.ConnConfig, error) {
 	if host == "" {
 		host = DefaultSocketDir
 	}
-	db := cfg.Database
-	if db == "" {
-		db = DefaultDatabase
-	}
+	db := cfg.DatabaseName()
 
 	kv := []string{
 		"host=" + quoteConnValue(host),

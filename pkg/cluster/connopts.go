@@ -73,10 +73,7 @@ func postConnectSQL(f Flavour) []string {
 // timeout is set), GP7 and Cloudberry "Connecting to db template1 on host
 // localhost". It is logged at INFO when a timeout is set, else DEBUG.
 func ConnectMessage(cfg ConnConfig) string {
-	db := cfg.Database
-	if db == "" {
-		db = DefaultDatabase
-	}
+	db := cfg.DatabaseName()
 	if cfg.Flavour == GP6 {
 		msg := fmt.Sprintf("Connecting to dbname='%s'", db)
 		if cfg.ConnectTimeout > 0 {

@@ -12,3 +12,22 @@ const (
 	GP7                    // Greenplum 7: coordinator wording, gp_role, standby.signal
 	Cloudberry             // Apache Cloudberry: GP7 dialect with Cloudberry product names
 )
+
+// CoordinatorWord is what the flavour's tools call the coordinator in their
+// messages: "master" on Greenplum 6, "coordinator" from Greenplum 7 on
+// (design.md "Flavours"). An unknown flavour speaks Greenplum 6.
+func (f Flavour) CoordinatorWord() string {
+	if f == GP7 || f == Cloudberry {
+		return "coordinator"
+	}
+	return "master"
+}
+
+// ProductWord is the product name in the flavour's messages ("local
+// Greenplum Version", "local Cloudberry Version"; spec §1.11).
+func (f Flavour) ProductWord() string {
+	if f == Cloudberry {
+		return "Cloudberry"
+	}
+	return "Greenplum"
+}
