@@ -49,5 +49,5 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 			err = errors.Join(err, cerr)
 		}
 	}()
-	return app.Errorf("gpstate status reports (spec §2.4) is not implemented yet in this build of gpmgmt; the catalog was read: %d segment instances", len(c.Cluster.Segments()))
+	return app.Errorf("gpstate status reporting (spec §2.4) is not implemented yet in this build of gpmgmt; the catalog was read: %d segment instances", len(c.Cluster.Segments()))
 }
