@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -174,46 +173,6 @@ func TestPlanCatalogUpdateRefuses(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestExecStatementsChecksResults(t *testing.T) {
-	ctx := context.Background()
-	seg, _ := mustCluster(t, "mirrored_group").ByDBID(6)
-	q := &fakeQuerier{
-		row: func(sql string) fakeRow {
-			if strings.Contains(sql, "gp_add_segment") {
-				return fakeRow{val: 6}
-			}
-			return fakeRow{val: true}
-		},
-		exec: func(string) (string, error) { return "INSERT 0 1", nil },
-	}
-	stmts := []Statement{RemoveMirror(0), AddMirror(seg), HistoryInsert(6, "x")}
-	if err := ExecStatements(ctx, q, stmts); err != nil {
-		t.Fatal(err)
-	}
-	want := []call{
-		{RemoveSegmentMirrorSQL, []any{0}},
-		{AddSegmentSQL, []any{6, 0, RoleMirror, RoleMirror, ModeNotSynced, StatusDown, 7000, "sdw2", "sdw2-1", "/data/mirror/gpseg0"}},
-		{HistoryInsertSQL, []any{6, "x"}},
-	}
-	if d := cmp.Diff(want, q.calls); d != "" {
-		t.Errorf("calls (-want +got):\n%s", d)
-	}
-
-	q.row = func(string) fakeRow { return fakeRow{val: false} }
-	if err := RemoveMirror(0).Exec(ctx, q); err == nil || !strings.Contains(err.Error(), "returned false, want true") {
-		t.Errorf("false from gp_remove_segment_mirror: %v", err)
-	}
-	q.exec = func(string) (string, error) { return "UPDATE 0", nil }
-	if err := UpdateModeStatus(3, ModeNotSynced, StatusUp).Exec(ctx, q); err == nil || !strings.Contains(err.Error(), "affected 0 rows, want 1") {
-		t.Errorf("UPDATE 0: %v", err)
-	}
-	boom := errors.New("boom")
-	q.exec = func(string) (string, error) { return "", boom }
-	if err := HistoryInsert(3, "x").Exec(ctx, q); !errors.Is(err, boom) {
-		t.Errorf("exec error not wrapped: %v", err)
 	}
 }
 
