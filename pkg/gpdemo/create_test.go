@@ -1,0 +1,165 @@
+package gpdemo
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gpmgmt/gpmgmt/pkg/app"
+	"github.com/gpmgmt/gpmgmt/pkg/app/apptest"
+	"github.com/gpmgmt/gpmgmt/pkg/gplog"
+	"github.com/gpmgmt/gpmgmt/pkg/remote"
+	"github.com/gpmgmt/gpmgmt/pkg/remote/remotetest"
+)
+
+// fakeSSH is the SSH executor of orchestration tests: the fake, with every
+// host key known.
+type fakeSSH struct{ *remotetest.Fake }
+
+func (fakeSSH) CheckHostKeys(context.Context, []string) error { return nil }
+func (fakeSSH) Close() error                                  { return nil }
+
+// fakeEnv returns an Env whose every command goes to fake, with a GPHOME
+// that has every file gpdemo checks for and host names resolving to
+// 127.0.0.1.
+func fakeEnv(t *testing.T, fake *remotetest.Fake, args ...string) (*Env, string) {
+	t.Helper()
+	env, stdout, _ := apptest.Env(t, "gpdemo", args...)
+	env.Exec = fake
+	env.Log = slog.New(gplog.NewHandler(env.LogConfig(), gplog.Sink{W: stdout, Level: slog.LevelDebug}))
+	t.Cleanup(func() { t.Logf("gpdemo output:\n%s", stdout) })
+	home := t.TempDir()
+	for _, f := range gpHomeFiles {
+		path := filepath.Join(home, f)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fake.OnArgv("localhost", []string{home + "/bin/postgres", "--gp-version"},
+		remotetest.Response{Stdout: "postgres (Greenplum Database) 7.1.0-compat build dev\n"})
+	return &Env{
+		Env:        env,
+		Geteuid:    func() int { return 1001 },
+		LookupHost: func(context.Context, string) ([]string, error) { return []string{"127.0.0.1"}, nil },
+		NewSSH:     func(remote.SSHOptions) (SSHExecutor, error) { return fakeSSH{fake}, nil },
+	}, home
+}
+
+// TestCreateRollsBack: a primary that fails to start makes create stop
+// every instance (immediate) and remove what it created, DIR included.
+func TestCreateRollsBack(t *testing.T) {
+	fake := &remotetest.Fake{}
+	env, home := fakeEnv(t, fake)
+	dir := filepath.Join(t.TempDir(), "demo")
+	ok := remotetest.Response{}
+	fake.OnScript(remotetest.AnyHost, checkScript, ok)
+	fake.OnScript(remotetest.AnyHost, initScript, ok)
+	fake.OnFunc(func(c remote.Command) (remotetest.Response, bool) {
+		if c.Script != startScript {
+			return remotetest.Response{}, false
+		}
+		if c.Host == "sdw2" {
+			return remotetest.Response{ExitCode: 1, Stdout: "gpdemo-result 4 ok\ngpdemo-result 5 failed: pg_ctl: could not start server\n",
+				Stderr: "dbid 5 (exit 1):\npg_ctl: could not start server"}, true
+		}
+		return ok, true
+	})
+	fake.OnScript(remotetest.AnyHost, stopScript, ok)
+	fake.OnScript(remotetest.AnyHost, removeScript, ok)
+
+	o := &CreateOptions{Dir: dir, Hosts: 2, PrimariesPerHost: 2, PortBase: 47300, GPHome: home}
+	err := Create(context.Background(), env, o)
+	if err == nil || !strings.HasPrefix(err.Error(), "start primaries: dbid 5 on sdw2 failed: pg_ctl: could not start server\n") {
+		t.Fatalf("got %v", err)
+	}
+	if _, serr := os.Stat(dir); !os.IsNotExist(serr) {
+		t.Errorf("%s left behind: %v", dir, serr)
+	}
+	var got []string
+	for _, c := range fake.Calls() {
+		switch c.Script {
+		case stopScript:
+			got = append(got, c.Host+" stop "+strings.Join(c.Args[1:], " "))
+		case removeScript:
+			got = append(got, c.Host+" remove "+strings.Join(c.Args, " "))
+		}
+	}
+	coord, _, _ := strings.Cut(env.Hostname, ".")
+	want := []string{
+		coord + " stop immediate 1 " + dir + "/coordinator/gpseg-1",
+		"sdw1 stop immediate 2 " + dir + "/sdw1/primary/gpseg0 3 " + dir + "/sdw1/primary/gpseg1",
+		"sdw2 stop immediate 4 " + dir + "/sdw2/primary/gpseg2 5 " + dir + "/sdw2/primary/gpseg3",
+		coord + " remove 1 " + dir + "/coordinator/gpseg-1 " + dir + "/coordinator",
+		"sdw1 remove 2 " + dir + "/sdw1/primary/gpseg0 " + dir + "/sdw1/primary/gpseg1 " + dir + "/sdw1/primary " + dir + "/sdw1",
+		"sdw2 remove 2 " + dir + "/sdw2/primary/gpseg2 " + dir + "/sdw2/primary/gpseg3 " + dir + "/sdw2/primary " + dir + "/sdw2",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("rollback commands: %q", got)
+	}
+	// commands of one step run in parallel: compare each step's set
+	slices.Sort(got[:3])
+	slices.Sort(got[3:])
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("rollback commands (-want +got):\n%s", d)
+	}
+}
+
+// TestCreateKeepsExistingDir: a rollback leaves an existing empty DIR empty,
+// and a failed stop keeps every data directory (never remove the files of
+// a running instance).
+func TestCreateKeepsExistingDir(t *testing.T) {
+	fake := &remotetest.Fake{}
+	env, home := fakeEnv(t, fake)
+	dir := t.TempDir()
+	fake.OnScript(remotetest.AnyHost, initScript, remotetest.Response{ExitCode: 1, Stderr: "initdb: boom"})
+	fake.OnScript(remotetest.AnyHost, stopScript, remotetest.Response{ExitCode: 1, Stderr: "still running"})
+	o := &CreateOptions{Dir: dir, Hosts: 1, PrimariesPerHost: 1, PortBase: 47400, GPHome: home, Local: true}
+	err := Create(context.Background(), env, o)
+	if err == nil || !strings.Contains(err.Error(), "initdb: boom") || !strings.Contains(err.Error(), "rollback: stop instances") {
+		t.Fatalf("got %v", err)
+	}
+	for _, c := range fake.Calls() {
+		if c.Script == removeScript {
+			t.Errorf("removed data directories although the stop failed: %+v", c)
+		}
+	}
+	if _, err := ReadManifest(dir); err != nil {
+		t.Errorf("the manifest must stay for destroy to finish the job: %v", err)
+	}
+}
+
+// TestCreatePortInUse: an occupied socket file is found before anything is
+// created.
+func TestCreatePortInUse(t *testing.T) {
+	fake := &remotetest.Fake{}
+	env, home := fakeEnv(t, fake)
+	const base = 47500
+	lock := socketPath(base+2) + ".lock"
+	if err := os.WriteFile(lock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Remove(lock) })
+	dir := filepath.Join(t.TempDir(), "demo")
+	err := Create(context.Background(), env, &CreateOptions{Dir: dir, Hosts: 1, PrimariesPerHost: 1, PortBase: base, GPHome: home})
+	want := "port 47502 of the content 0 primary (dbid 2) on sdw1 is in use: /tmp/.s.PGSQL.47502.lock exists"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+	var expected *app.ExpectedError
+	if !errors.As(err, &expected) {
+		t.Errorf("%T is not an ExpectedError", err)
+	}
+	if _, serr := os.Stat(dir); !os.IsNotExist(serr) || len(fake.Calls()) != 1 {
+		t.Errorf("something ran or was created: %v %v", serr, fake.Calls())
+	}
+}

@@ -1,0 +1,96 @@
+package gpdemo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/gpmgmt/gpmgmt/pkg/app"
+)
+
+// Destroy stops every instance the manifest in o.Dir lists (fast, then
+// immediate on a failure or timeout), over SSH per host or locally as the
+// manifest records, removes what gpdemo created, and DIR. It refuses a DIR
+// without a manifest, which gpdemo did not make. Run again on a
+// half-destroyed DIR it completes the job; on a missing DIR it has nothing
+// to do.
+func Destroy(ctx context.Context, env *Env, o *DestroyOptions) (err error) {
+	start := env.Now()
+	if err := checkNotRoot(env); err != nil {
+		return err
+	}
+	dir, err := absDir(o.Dir)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		env.Log.Info(dir + " does not exist: nothing to destroy")
+		return nil
+	}
+	m, err := ReadManifest(dir)
+	if errors.Is(err, ErrNoManifest) {
+		return app.Errorf("%s has no %s: it was not made by gpdemo create (or is already destroyed); refusing to remove it", dir, ManifestName)
+	}
+	if err != nil {
+		return &app.ExpectedError{Err: err}
+	}
+	ex := router{local: env.Exec, localHost: m.CoordinatorHost}
+	if !m.Local {
+		opts := env.SSHOptions(&o.CommonOptions, m.GPHome)
+		if _, err := os.Stat(opts.EnvScript); err != nil {
+			opts.EnvScript = "" // GPHOME is gone: the stop script signals postmasters itself
+		}
+		ssh, err := env.NewSSH(opts)
+		if err != nil {
+			return app.Errorf("ssh: %w", err)
+		}
+		defer func() {
+			if cerr := ssh.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("close ssh connections: %w", cerr))
+			}
+		}()
+		ex.ssh = ssh
+	}
+	env.Log.Info(fmt.Sprintf("Destroying the demo cluster in %s: %d instances", dir, len(m.Instances)))
+	if err := teardown(ctx, env, ex, m.Plan, "fast"); err != nil {
+		return err
+	}
+	if err := removeLocal(m, true); err != nil {
+		return err
+	}
+	env.Log.Info(fmt.Sprintf("Demo cluster destroyed in %.1f seconds", env.Now().Sub(start).Seconds()))
+	return nil
+}
+
+// teardown stops every instance of p and then, only when all are stopped,
+// removes their data directories (never the data directory of a running
+// instance).
+func teardown(ctx context.Context, env *Env, ex router, p Plan, mode string) error {
+	return runSteps(ctx, env, ex, p, TeardownSteps(p, mode))
+}
+
+// removeLocal removes the env file and the manifest (last, so that a rerun
+// still finds it), then DIR when removeDir is set. DIR is removed only when
+// empty: whatever else is in it was not made by gpdemo, and is named.
+func removeLocal(m Manifest, removeDir bool) error {
+	for _, f := range []string{EnvFilePath(m.Dir), ManifestPath(m.Dir) + ".tmp", ManifestPath(m.Dir)} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", f, err)
+		}
+	}
+	if !removeDir {
+		return nil
+	}
+	err := os.Remove(m.Dir)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	entries, rerr := os.ReadDir(m.Dir)
+	if rerr == nil && len(entries) > 0 {
+		return app.Errorf("%s still holds %s, which gpdemo did not create: remove it yourself", m.Dir, listNames(entries))
+	}
+	return fmt.Errorf("remove %s: %w", filepath.Clean(m.Dir), err)
+}
