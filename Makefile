@@ -2,14 +2,15 @@
 #
 # make test   everything (unit and integration), as gpadmin; run as root on a
 #             fresh Debian 12 machine it first installs what is missing
-# make demo   builds the tools and prepares the local demo hosts
+# make demo   builds everything, creates a local demo cluster and shows it
+# make demo-clean  destroys the demo cluster
 # make bench  benchmarks against measured floors (ratios, never assertions)
 
 GO      ?= go
 BIN     := bin
 GOFILES  = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './demo-cluster/*')
 
-.PHONY: build test test-local vet bench bench-local demo clean
+.PHONY: build test test-local vet bench bench-local demo demo-clean compat clean
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -34,13 +35,17 @@ bench:
 bench-local:
 	$(GO) test -tags integration -run '^$$' -bench . -benchtime 5x ./pkg/remote/...
 
+# The demo cluster lives in ./demo-cluster and runs as gpadmin; the compat
+# GPHOME and the binaries it uses are built into ./build, which gpadmin owns.
 demo: build
-	scripts/as-gpadmin.sh true
-	@echo
-	@echo "Built: $$(ls $(BIN) | tr '\n' ' ')"
-	@echo "The demo hosts sdw1..sdw30 (127.0.60.1..30) answer SSH as gpadmin."
-	@echo "Creating the demo cluster needs gpdemo, which is not in this build yet (issue 3)."
-	@exit 1
+	GPADMIN_WRITABLE="demo-cluster build" scripts/as-gpadmin.sh scripts/demo.sh create
+
+demo-clean:
+	GPADMIN_WRITABLE="demo-cluster build" scripts/as-gpadmin.sh scripts/demo.sh clean
+
+# The compat GPHOME (PostgreSQL 15 with Greenplum 7's interface) for tests.
+compat:
+	$(MAKE) -C compat gphome GPHOME_DIR=$(CURDIR)/build/compat-gphome
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) build

@@ -7,7 +7,11 @@
 # own (root's are not readable by gpadmin). Run as any other user, it runs the
 # command as that user, in place.
 #
-# Usage: scripts/as-gpadmin.sh COMMAND [ARG...]
+# Usage: [GPADMIN_WRITABLE="dir ..."] scripts/as-gpadmin.sh COMMAND [ARG...]
+#
+# GPADMIN_WRITABLE names directories of the tree (relative to its top) that
+# the command writes, such as the demo cluster: run as root, they are
+# created if missing and given to gpadmin.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +36,12 @@ if ! runuser -u "$user" -- test -r "$top/go.mod"; then
 	rsync -a --delete --exclude=.git --exclude=/bin --exclude=/demo-cluster "$top/" "$dir/"
 	chown -R "$user:$user" "$dir"
 fi
+
+for d in ${GPADMIN_WRITABLE:-}; do
+	case $d in /* | *..*) echo "as-gpadmin: GPADMIN_WRITABLE entries must be relative paths inside the tree: $d" >&2; exit 2 ;; esac
+	mkdir -p "$dir/$d"
+	chown -R "$user:$user" "$dir/$d"
+done
 
 exec runuser -u "$user" -- env -i \
 	HOME="$home" USER="$user" LOGNAME="$user" SHELL=/bin/bash LANG=C.UTF-8 \

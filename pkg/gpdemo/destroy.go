@@ -13,7 +13,8 @@ import (
 
 // Destroy stops every instance the manifest in o.Dir lists (fast, then
 // immediate on a failure or timeout), over SSH per host or locally as the
-// manifest records, removes what gpdemo created, and DIR. It refuses a DIR
+// manifest records and removes what gpdemo created: DIR itself only when
+// create made it, so an empty DIR that was given stays. It refuses a DIR
 // without a manifest, which gpdemo did not make. Run again on a
 // half-destroyed DIR it completes the job; on a missing DIR it has nothing
 // to do.
@@ -58,7 +59,7 @@ func Destroy(ctx context.Context, env *Env, o *DestroyOptions) (err error) {
 	if err := teardown(ctx, env, ex, m.Plan, "fast"); err != nil {
 		return err
 	}
-	if err := removeLocal(m, true); err != nil {
+	if err := removeLocal(m, m.DirCreated); err != nil {
 		return err
 	}
 	env.Log.Info(fmt.Sprintf("Demo cluster destroyed in %.1f seconds", env.Now().Sub(start).Seconds()))
