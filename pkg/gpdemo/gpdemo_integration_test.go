@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -50,12 +49,9 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(root)
-	_, file, _, _ := runtime.Caller(0)
-	repo := filepath.Dir(filepath.Dir(filepath.Dir(file)))
 	testGPHome = filepath.Join(root, "gphome")
-	out, err := exec.Command("make", "-s", "-C", filepath.Join(repo, "compat"), "gphome", "GPHOME_DIR="+testGPHome).CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: building the compat GPHOME (needs PostgreSQL 15 and postgresql-server-dev-15): %v\n%s", err, out)
+	if err := testbed.BuildCompatGPHome(testGPHome); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
 		return 1
 	}
 	return m.Run()
