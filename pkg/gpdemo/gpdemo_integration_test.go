@@ -179,6 +179,7 @@ func TestCreateDestroySSH(t *testing.T) {
 			t.Errorf("dbid %d carries an address: %+v", w.DBID, g)
 		}
 	}
+	assertCatalogMatchesDisk(t, c)
 	if s, ok := c.Standby(); !ok || s.Hostname != hosts[2] || s.Port != slot.PortBase+1 {
 		t.Errorf("standby %+v", s)
 	}
@@ -334,5 +335,38 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("%s changed: %v", full, entries)
 			}
 		})
+	}
+}
+
+// assertCatalogMatchesDisk checks every catalog row against its data
+// directory: a running postmaster (postmaster.pid) on the row's port, the
+// row's dbid in internal.auto.conf and its content id in postgresql.conf;
+// and, for primaries, the identity the running server reports.
+func assertCatalogMatchesDisk(t *testing.T, c *cluster.Cluster) {
+	t.Helper()
+	for _, s := range c.All() {
+		pid, err := os.ReadFile(filepath.Join(s.DataDir, "postmaster.pid"))
+		if err != nil {
+			t.Errorf("dbid %d: no running postmaster in %s: %v", s.DBID, s.DataDir, err)
+			continue
+		}
+		// postmaster.pid: pid, data directory, start time, port, ...
+		if lines := strings.Split(string(pid), "\n"); len(lines) < 4 || lines[3] != fmt.Sprint(s.Port) {
+			t.Errorf("dbid %d: the postmaster in %s does not listen on catalog port %d:\n%s", s.DBID, s.DataDir, s.Port, pid)
+		}
+		auto, err := os.ReadFile(filepath.Join(s.DataDir, "internal.auto.conf"))
+		if err != nil || !strings.Contains(string(auto), fmt.Sprintf("gp_dbid=%d", s.DBID)) {
+			t.Errorf("dbid %d: internal.auto.conf says %q (%v)", s.DBID, auto, err)
+		}
+		conf, err := os.ReadFile(filepath.Join(s.DataDir, "postgresql.conf"))
+		if err != nil || !regexp.MustCompile(fmt.Sprintf(`(?m)^gp_compat\.gp_contentid\s*=\s*'?%d'?\s*(#.*)?$`, s.ContentID)).Match(conf) {
+			t.Errorf("dbid %d: postgresql.conf lacks gp_compat.gp_contentid = %d (%v)", s.DBID, s.ContentID, err)
+		}
+		if s.IsPrimary() && s.ContentID >= 0 {
+			got := queryString(t, s.Hostname, s.Port, true, "SELECT current_setting('gp_dbid') || ' ' || current_setting('gp_contentid')")
+			if want := fmt.Sprintf("%d %d", s.DBID, s.ContentID); got != want {
+				t.Errorf("dbid %d: the server says dbid and content %q, want %q", s.DBID, got, want)
+			}
+		}
 	}
 }
