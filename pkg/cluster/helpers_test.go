@@ -2,36 +2,20 @@ package cluster
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/gpmgmt/gpmgmt/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/cluster")
 
 const testdata = "../../testdata"
 
-// checkGolden compares got with testdata/cluster/<name>, rewriting it under -update.
+// checkGolden compares got with testdata/cluster/<name> (golden.Check).
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join(testdata, "cluster", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if d := cmp.Diff(string(want), got); d != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, d)
-	}
+	golden.Check(t, "cluster", name, []byte(got))
 }
 
 // readFixture reads testdata/segconfig/<name>.json.

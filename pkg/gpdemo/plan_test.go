@@ -2,36 +2,20 @@ package gpdemo
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gpmgmt/gpmgmt/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/gpdemo")
-
-// checkGolden compares got with ../../testdata/gpdemo/<name>, rewriting the
-// file instead when -update is given.
+// checkGolden compares got with testdata/gpdemo/<name> (golden.Check).
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("..", "..", "testdata", "gpdemo", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if d := cmp.Diff(string(want), got); d != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, d)
-	}
+	golden.Check(t, "gpdemo", name, []byte(got))
 }
 
 // facts are the machine facts of the fixtures: the test host's layout,
