@@ -1,0 +1,138 @@
+package addmirrors
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/gpmgmt/gpmgmt/pkg/app"
+)
+
+// normalizePath is Greenplum's normalizeAndValidateInputPath: the path
+// trimmed, absolute, cleaned. source says where it was read ("config
+// file", or "" for the prompt) and shapes Greenplum's message.
+func normalizePath(p, source string) (string, error) {
+	p = strings.TrimSpace(p)
+	if !filepath.IsAbs(p) {
+		in := " "
+		if source != "" {
+			in = " in " + source + " "
+		}
+		return "", fmt.Errorf("Path entered%sis invalid; it must be a full path.  Path: '%s'", in, p)
+	}
+	return filepath.Clean(p), nil
+}
+
+// ReadDirFile reads a -m file: mirror data directory locations, one per
+// line, blank lines skipped, each absolute (spec §5.3). There must be
+// exactly want of them (the most primaries on one host). name is the file
+// name for messages, which are Greenplum's.
+func ReadDirFile(r io.Reader, name string, want int) ([]string, error) {
+	sc := bufio.NewScanner(r)
+	var dirs []string
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		if len(dirs) == want {
+			return nil, fmt.Errorf("Number of data directories must equal %d but more were read from %s", want, name)
+		}
+		d, err := normalizePath(line, "config file")
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, d)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read mirror data directory file %s: %w", name, err)
+	}
+	if len(dirs) < want {
+		return nil, fmt.Errorf("Number of data directories must equal %d but %d were read from %s", want, len(dirs), name)
+	}
+	return dirs, nil
+}
+
+// PromptDirs asks for want mirror data directory locations on env.Out and
+// reads the answers from env.In, verbatim and unlogged as Greenplum does
+// (spec §5.3):
+//
+//	Enter mirror segment data directory location 1 of 2 >
+//
+// An empty answer asks again; a relative path prints a blank line, the
+// error and a blank line, and asks again. The same location may be given
+// for every prompt. The end of input before want answers is an error (so
+// a script that gives too few lines does not hang or guess); so is
+// ctx ending (Ctrl-C).
+func PromptDirs(ctx context.Context, env *app.Env, want int) ([]string, error) {
+	var dirs []string
+	for len(dirs) < want {
+		if _, err := fmt.Fprintf(env.Out, "Enter mirror segment data directory location %d of %d >\n", len(dirs)+1, want); err != nil {
+			return nil, fmt.Errorf("prompt: %w", err)
+		}
+		line, err := readLine(ctx, env.In)
+		if err != nil && !(errors.Is(err, io.EOF) && strings.TrimSpace(line) != "") {
+			if errors.Is(err, io.EOF) {
+				return nil, &app.HintError{
+					Err:  app.Errorf("end of input at mirror segment data directory location %d of %d: no directory was entered", len(dirs)+1, want),
+					Hint: fmt.Sprintf("answer all %d prompts, or pass the locations with -m <file> (one directory per line) or the mirrors with -i <file>", want),
+				}
+			}
+			return nil, fmt.Errorf("read mirror data directory location %d of %d: %w", len(dirs)+1, want, err)
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		d, perr := normalizePath(line, "")
+		if perr != nil {
+			if _, err := fmt.Fprintf(env.Out, "\n%s\n\n", perr); err != nil {
+				return nil, fmt.Errorf("prompt: %w", err)
+			}
+			continue
+		}
+		dirs = append(dirs, d)
+	}
+	return dirs, nil
+}
+
+// readLine reads up to and without the next '\n' one byte at a time, so
+// that nothing after the line is consumed from r (the confirmation prompt
+// reads it later). When ctx ends first it returns ctx's error; the reading
+// goroutine then stays blocked until r yields, which is harmless because
+// the program is exiting.
+func readLine(ctx context.Context, r io.Reader) (string, error) {
+	type result struct {
+		line string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var b strings.Builder
+		buf := make([]byte, 1)
+		for {
+			n, err := r.Read(buf)
+			if n == 1 {
+				if buf[0] == '\n' {
+					done <- result{strings.TrimSuffix(b.String(), "\r"), nil}
+					return
+				}
+				b.WriteByte(buf[0])
+			}
+			if err != nil {
+				done <- result{b.String(), err}
+				return
+			}
+		}
+	}()
+	select {
+	case res := <-done:
+		return res.line, res.err
+	case <-ctx.Done():
+		return "", fmt.Errorf("prompt interrupted: %w", context.Cause(ctx))
+	}
+}

@@ -1,0 +1,46 @@
+package addmirrors_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gpmgmt/gpmgmt/internal/golden"
+	"github.com/gpmgmt/gpmgmt/pkg/addmirrors"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster/clustertest"
+)
+
+// fixtureSegments reads testdata/<dir>/<name>.json.
+func fixtureSegments(t *testing.T, dir, name string) []cluster.Segment {
+	t.Helper()
+	return clustertest.ReadSegments(t, golden.Path(dir, name+".json"))
+}
+
+// fixture reads a cluster fixture: testdata/addmirrors/<name>.json, or
+// testdata/segconfig/<name>.json for names starting "segconfig/".
+func fixture(t *testing.T, name string) *cluster.Cluster {
+	t.Helper()
+	dir := "addmirrors"
+	if rest, ok := strings.CutPrefix(name, "segconfig/"); ok {
+		dir, name = "segconfig", rest
+	}
+	c, err := cluster.New(fixtureSegments(t, dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// planText renders mirrors one per line in Greenplum's pipe form, primary
+// first: the format of the plan golden files.
+func planText(mirrors []addmirrors.Mirror) []byte {
+	var b strings.Builder
+	for _, m := range mirrors {
+		b.WriteString("primary " + m.Primary.String() + "\n")
+		b.WriteString("mirror  " + m.Mirror.String() + "\n")
+	}
+	return []byte(b.String())
+}
+
+func testdataPath(name string) string { return filepath.Clean(golden.Path("addmirrors", name)) }

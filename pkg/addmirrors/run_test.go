@@ -1,0 +1,201 @@
+package addmirrors_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gpmgmt/gpmgmt/internal/golden"
+	"github.com/gpmgmt/gpmgmt/pkg/addmirrors"
+	"github.com/gpmgmt/gpmgmt/pkg/app"
+	"github.com/gpmgmt/gpmgmt/pkg/app/apptest"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster/clustertest"
+	"github.com/gpmgmt/gpmgmt/pkg/remote/remotetest"
+)
+
+// The versions of gp6-transcripts/gpaddmirrors-i-v.txt.
+const (
+	gphome    = "/usr/local/greenplum-db"
+	gp6Local  = "postgres (Greenplum Database) 6.24.3 build commit:25d3498a400ca5230e81abb94861f23389315213"
+	gp6Server = "PostgreSQL 9.4.26 (Greenplum Database 6.24.3 build commit:25d3498a400ca5230e81abb94861f23389315213) on x86_64-unknown-linux-gnu, compiled by gcc (Debian 12.2.0-14+deb12u1) 12.2.0, 64-bit compiled on Nov 23 2026 18:42:17"
+	demoMDD   = "/data/qddir/demoDataDir-1"
+)
+
+// rig is a GP6 coordinator of the transcript's mirrorless gpdemo cluster,
+// faked: environment, postgres --gp-version, data directory, connection.
+type rig struct {
+	env  *app.Env
+	out  *bytes.Buffer
+	mdd  string
+	conn *clustertest.FakeConn
+	exec *remotetest.Fake
+}
+
+func newRig(t *testing.T, segs []cluster.Segment, args ...string) *rig {
+	t.Helper()
+	env, out, _ := apptest.Env(t, "gpaddmirrors", args...)
+	r := &rig{env: env, out: out, mdd: filepath.Join(t.TempDir(), "demoDataDir-1"),
+		conn: &clustertest.FakeConn{}, exec: &remotetest.Fake{}}
+	if err := os.Mkdir(r.mdd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"GPHOME": gphome, "MASTER_DATA_DIRECTORY": r.mdd}
+	env.Getenv = func(k string) string { return vars[k] }
+	env.Exec = r.exec
+	env.Connect = r.conn.Connector()
+	r.exec.OnArgv("localhost", []string{gphome + "/bin/postgres", "--gp-version"}, remotetest.Response{Stdout: gp6Local + "\n"})
+	r.conn.On(cluster.ServerVersionSQL, clustertest.Text(gp6Server))
+	r.conn.On(cluster.LoadSQL, clustertest.SegmentRows(segs))
+	for name, text := range map[string]string{
+		"postgresql.conf": "port=7000\nmax_connections = 25\n",
+		"postmaster.pid":  "12345\n" + r.mdd + "\n",
+		"postmaster.opts": gphome + `/bin/postgres "-D" "` + r.mdd + `" "-p" "7000" "-E"` + "\n",
+	} {
+		if err := os.WriteFile(filepath.Join(r.mdd, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+// main runs gpaddmirrors through app.Main with stdin and a host lookup
+// that knows every name, and returns the exit code and stdout with the
+// temporary coordinator data directory shown as the transcript's.
+func (r *rig) main(t *testing.T, stdin string) (int, string) {
+	t.Helper()
+	r.env.In = strings.NewReader(stdin)
+	cmd := addmirrors.NewCommand(r.env, func(o *addmirrors.Options) error {
+		o.LookupHost = func(context.Context, string) ([]string, error) { return []string{"10.0.0.2"}, nil }
+		if err := r.env.SetupLogging(&o.CommonOptions); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return addmirrors.Run(t.Context(), r.env, o)
+	})
+	code := app.Main(cmd, r.env)
+	return code, strings.ReplaceAll(r.out.String(), r.mdd, demoMDD)
+}
+
+func gpdemoSegments(t *testing.T) []cluster.Segment {
+	return fixtureSegments(t, "addmirrors", "gpdemo_mirrorless")
+}
+
+// TestRunPrompts answers the directory prompts and the confirmation on
+// stdin: the plan is the transcript's, then the tool says honestly that it
+// cannot add mirrors yet (exit 2).
+func TestRunPrompts(t *testing.T) {
+	r := newRig(t, gpdemoSegments(t), "-p", "2")
+	code, out := r.main(t, "/data/dbfast_mirror1\n/data/dbfast_mirror2\ny\n")
+	if code != app.ExitFatal {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	golden.Check(t, "addmirrors", "run_prompts_gp6.golden", []byte(out))
+}
+
+func TestRunExitCodes(t *testing.T) {
+	mirrorFile := testdataPath("gpdemo.mirrors")
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+		code  int
+		has   []string // substrings of stdout
+		lacks []string
+	}{
+		{"-a -i: no prompt at all", []string{"-a", "-i", mirrorFile}, "", app.ExitFatal,
+			[]string{"Mirror 2 of 2", "is not implemented yet"}, []string{"Enter mirror", "Yy|Nn"}},
+		{"no at the prompt", []string{"-i", mirrorFile}, "n\n", app.ExitUserAbort,
+			[]string{"Continue with add mirrors procedure Yy|Nn (default=N):", "User abort requested, Exiting..."}, []string{"not implemented"}},
+		{"dry run", []string{"--dry-run", "-i", mirrorFile}, "", app.ExitOK,
+			[]string{"Mirror 2 of 2", "Dry run: 2 mirror(s) planned; nothing was changed"}, []string{"Yy|Nn", "not implemented"}},
+		{"-m file", []string{"-a", "-p", "2", "-m", testdataPath("gpdemo.dirs")}, "", app.ExitFatal,
+			[]string{"Mirror instance directory    = /data/dbfast_mirror2/demoDataDir1"}, []string{"Enter mirror"}},
+		{"prompt without answers", []string{"-a"}, "", app.ExitFatal,
+			[]string{"Enter mirror segment data directory location 1 of 2 >", "end of input at mirror segment data directory location 1 of 2"}, nil},
+		{"port offset out of range", []string{"-a"}, "", app.ExitFatal,
+			[]string{"gpaddmirrors: error: Value of port offset supplied via -p option produces ports outside of the valid rangeMirror port base range must be between 6432 and 61000"}, []string{"Enter mirror"}},
+		{"-B out of range", []string{"-B", "65"}, "", app.ExitFatal,
+			[]string{"gpaddmirrors: error: Invalid batch_size provided with -B argument: 65"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			segs := gpdemoSegments(t)
+			if tt.name == "port offset out of range" {
+				for i := range segs {
+					segs[i].Port += 55000
+				}
+			}
+			r := newRig(t, segs, tt.args...)
+			code, out := r.main(t, tt.stdin)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d\n%s", code, tt.code, out)
+			}
+			for _, s := range tt.has {
+				if !strings.Contains(out, s) {
+					t.Errorf("stdout lacks %q:\n%s", s, out)
+				}
+			}
+			for _, s := range tt.lacks {
+				if strings.Contains(out, s) {
+					t.Errorf("stdout has %q:\n%s", s, out)
+				}
+			}
+		})
+	}
+}
+
+// TestRunOutputFile: -o writes the computed mirrors in the -i format and
+// exits 0 without showing or asking anything; the file is the one the
+// transcript's run was given.
+func TestRunOutputFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "mirrors")
+	r := newRig(t, gpdemoSegments(t), "-p", "2", "-o", file)
+	code, out := r.main(t, "/data/dbfast_mirror1\n/data/dbfast_mirror2\n")
+	if code != app.ExitOK {
+		t.Fatalf("exit code %d, want 0\n%s", code, out)
+	}
+	if !strings.HasSuffix(out, "-[INFO]:-Configuration file output to "+file+" successfully.\n") || strings.Contains(out, "Mirror 1 of 2") {
+		t.Errorf("stdout:\n%s", out)
+	}
+	got, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(testdataPath("gpdemo.mirrors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(string(want), string(got)); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+func TestRunAlreadyMirrored(t *testing.T) {
+	segs := gpdemoSegments(t)
+	for _, p := range []struct {
+		dbid, content, port int
+		dir                 string
+	}{{4, 0, 7004, "/data/dbfast_mirror1/demoDataDir0"}, {5, 1, 7005, "/data/dbfast_mirror2/demoDataDir1"}} {
+		segs = append(segs, cluster.Segment{DBID: p.dbid, ContentID: p.content, Role: cluster.RoleMirror, PreferredRole: cluster.RoleMirror,
+			Mode: cluster.ModeSynced, Status: cluster.StatusUp, Hostname: "mdw", Address: "mdw", Port: p.port, DataDir: p.dir})
+	}
+	for i := range segs {
+		if segs[i].ContentID >= 0 {
+			segs[i].Mode = cluster.ModeSynced
+		}
+	}
+	r := newRig(t, segs, "-a", "-p", "2")
+	code, out := r.main(t, "")
+	want := "-[ERROR]:-gpaddmirrors error: GPDB physical mirroring cannot be added.  The cluster is already configured with Mirrors.\n"
+	if code != app.ExitFatal || !strings.HasSuffix(out, want) || strings.Contains(out, "Enter mirror") {
+		t.Errorf("exit code %d, stdout:\n%s", code, out)
+	}
+}
