@@ -910,9 +910,9 @@ gp_remove_master_standby(PG_FUNCTION_ARGS)
 /*
  * gp_request_fts_probe_scan() returns bool
  *
- * Greenplum's refuses outside a dispatch session and then waits for a full
- * FTS probe round.  The compat GPHOME has no FTS yet: after the same check
- * it returns true at once.
+ * As Greenplum's: refused outside a dispatch session; otherwise wakes the
+ * FTS worker and returns true once a whole probe round that started after
+ * the call has finished (fts.c), false if none did in time.
  */
 Datum
 gp_request_fts_probe_scan(PG_FUNCTION_ARGS)
@@ -921,5 +921,5 @@ gp_request_fts_probe_scan(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errmsg("this function can only be called by master (without utility mode)")));
 
-	PG_RETURN_BOOL(true);
+	PG_RETURN_BOOL(gp_compat_fts_request());
 }

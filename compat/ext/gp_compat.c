@@ -191,6 +191,9 @@ _PG_init(void)
 							 GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
 
+	/* FTS settings; the probe worker is registered at the end */
+	gp_compat_fts_init();
+
 	MarkGUCPrefixReserved("gp_compat");
 
 	/*
@@ -301,6 +304,8 @@ _PG_init(void)
 
 	prev_process_utility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = check_catalog_utility;
+
+	gp_compat_fts_register();
 }
 
 /*

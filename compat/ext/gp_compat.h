@@ -44,4 +44,9 @@ extern const char *gp_role_name(int role);
 extern void gp_compat_catalog_init(void);
 extern char *gp_compat_local_conninfo(const char *dbname);
 
+/* FTS (fts.c) */
+extern void gp_compat_fts_init(void);
+extern void gp_compat_fts_register(void);
+extern bool gp_compat_fts_request(void);
+
 #endif							/* GP_COMPAT_H */

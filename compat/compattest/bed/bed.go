@@ -18,8 +18,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -108,21 +110,7 @@ func New(t testing.TB) *Bed {
 	}
 
 	for _, in := range []Instance{b.Coord, b.Primary} {
-		b.Run(t, "initdb", "-A", "trust", "-U", b.User, "-E", "UNICODE", "--locale=C",
-			"--data-checksums", "-D", in.Dir)
-		conf := fmt.Sprintf(`
-port = %d
-listen_addresses = '127.0.0.1'
-unix_socket_directories = '%s, /tmp'
-shared_preload_libraries = '%s'
-gp_compat.gp_contentid = %d
-hot_standby = off
-wal_level = replica
-lc_messages = 'C'
-`, in.Port, b.SockDir, filepath.Join(b.GPHome, "lib/postgresql/gp_compat.so"), in.Content)
-		AppendFile(t, filepath.Join(in.Dir, "postgresql.conf"), conf)
-		AppendFile(t, filepath.Join(in.Dir, "pg_hba.conf"), "host replication all 127.0.0.1/32 trust\n")
-		WriteFile(t, filepath.Join(in.Dir, "internal.auto.conf"), fmt.Sprintf("gp_dbid=%d\n", in.DBID))
+		b.InitInstance(t, in)
 	}
 
 	t.Cleanup(func() {
@@ -140,14 +128,161 @@ lc_messages = 'C'
 	b.Start(t, b.Coord.Dir, "-c gp_role=utility")
 
 	// catalog bootstrap on every instance, in the databases initdb made
-	sql := filepath.Join(b.GPHome, "share/gp_compat/gp_compat.sql")
 	for _, port := range []int{b.Coord.Port, b.Primary.Port} {
-		for _, db := range []string{"template1", "postgres"} {
-			b.RunEnv(t, []string{"PGOPTIONS=-c gp_role=utility"},
-				"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-p", fmt.Sprint(port), "-d", db, "-f", sql)
-		}
+		b.Bootstrap(t, port)
 	}
 	return b
+}
+
+// InitInstance creates the data directory of in the way gpinitsystem does
+// (README "Creating an instance", steps 1-3): initdb, the settings appended
+// to postgresql.conf, a replication entry in pg_hba.conf and
+// internal.auto.conf. It does not start it.
+func (b *Bed) InitInstance(t testing.TB, in Instance) {
+	t.Helper()
+	b.Run(t, "initdb", "-A", "trust", "-U", b.User, "-E", "UNICODE", "--locale=C",
+		"--data-checksums", "-D", in.Dir)
+	conf := fmt.Sprintf(`
+port = %d
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '%s, /tmp'
+shared_preload_libraries = '%s'
+gp_compat.gp_contentid = %d
+hot_standby = off
+wal_level = replica
+lc_messages = 'C'
+`, in.Port, b.SockDir, filepath.Join(b.GPHome, "lib/postgresql/gp_compat.so"), in.Content)
+	AppendFile(t, filepath.Join(in.Dir, "postgresql.conf"), conf)
+	AppendFile(t, filepath.Join(in.Dir, "pg_hba.conf"), "host replication all 127.0.0.1/32 trust\n")
+	WriteFile(t, filepath.Join(in.Dir, "internal.auto.conf"), fmt.Sprintf("gp_dbid=%d\n", in.DBID))
+}
+
+// Bootstrap runs the catalog script in template1 and postgres of the
+// running instance on port, in a utility session (README step 5).
+func (b *Bed) Bootstrap(t testing.TB, port int) {
+	t.Helper()
+	sql := filepath.Join(b.GPHome, "share/gp_compat/gp_compat.sql")
+	for _, db := range []string{"template1", "postgres"} {
+		b.RunEnv(t, []string{"PGOPTIONS=-c gp_role=utility"},
+			"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-p", fmt.Sprint(port), "-d", db, "-f", sql)
+	}
+}
+
+// AddPrimary creates another segment instance (content, dbid) under Root,
+// starts it as a segment and bootstraps its catalog. It is not registered
+// on the coordinator.
+func (b *Bed) AddPrimary(t testing.TB, dbid, content int) Instance {
+	t.Helper()
+	in := Instance{Dir: filepath.Join(b.Root, fmt.Sprintf("p%d", content)), Port: FreePort(t), DBID: dbid, Content: content}
+	b.InitInstance(t, in)
+	b.Start(t, in.Dir, "-c gp_role=execute")
+	b.Bootstrap(t, in.Port)
+	return in
+}
+
+// SyncStandbyNames is the synchronous_standby_names a primary has while its
+// mirror is up, as on Greenplum (and as compat's FTS sets it).
+const SyncStandbyNames = "*"
+
+// MakeMirror makes a mirror of primary with dbid the way gpaddmirrors does
+// (GP7's pg_basebackup command through the shim), starts it as a segment,
+// waits until it streams and turns synchronous replication on on the
+// primary (synchronous_standby_names = SyncStandbyNames, ALTER SYSTEM), as
+// Greenplum's primary has it while its mirror is up. The mirror is not
+// registered on the coordinator (gp_add_segment_mirror).
+func (b *Bed) MakeMirror(t testing.TB, primary Instance, dbid int) Instance {
+	t.Helper()
+	m := Instance{Dir: filepath.Join(b.Root, fmt.Sprintf("m%d", primary.Content)), Port: FreePort(t), DBID: dbid, Content: primary.Content}
+	b.Run(t, "pg_basebackup", "-c", "fast", "-D", m.Dir, "-h", "127.0.0.1", "-p", fmt.Sprint(primary.Port),
+		"--create-slot", "--slot", "internal_wal_replication_slot", "--wal-method", "stream",
+		"--no-verify-checksums", "--write-recovery-conf", "-E", "./db_dumps", "-E", "./promote",
+		"--target-gp-dbid", fmt.Sprint(dbid))
+	AppendFile(t, filepath.Join(m.Dir, "postgresql.conf"), fmt.Sprintf("port = %d\n", m.Port))
+	b.Start(t, m.Dir, "-c gp_role=execute")
+	b.WaitStreaming(t, primary.Port, true)
+
+	conn := b.MustConnect(t, primary.Port, "template1", Utility)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, sql := range []string{
+		"ALTER SYSTEM SET synchronous_standby_names = '" + SyncStandbyNames + "'",
+		"SELECT pg_reload_conf()",
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	return m
+}
+
+// WaitStreaming waits (30 s at most) until the primary on port has (want)
+// or has not (!want) a gp_walreceiver walsender in state streaming.
+func (b *Bed) WaitStreaming(t testing.TB, port int, want bool) {
+	t.Helper()
+	conn := b.MustConnect(t, port, "template1", Utility)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_replication WHERE application_name = 'gp_walreceiver' AND state = 'streaming'`).Scan(&n)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (n > 0) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("port %d: gp_walreceiver streaming = %v after 30 s", port, !want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// PostmasterPID is the pid in the first line of dir/postmaster.pid.
+func PostmasterPID(t testing.TB, dir string) int {
+	t.Helper()
+	first, _, _ := strings.Cut(ReadFile(t, filepath.Join(dir, "postmaster.pid")), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		t.Fatalf("postmaster.pid of %s: %v", dir, err)
+	}
+	return pid
+}
+
+// Kill9 kills the postmaster of dir with SIGKILL, as a crash would, and
+// waits until it is gone (its children go on their own when they notice).
+// postmaster.pid stays.
+func (b *Bed) Kill9(t testing.TB, dir string) {
+	t.Helper()
+	pid := PostmasterPID(t, dir)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 %d: %v", pid, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("postmaster %d still exists 30 s after kill -9", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Restart starts a crashed (Kill9) instance again, retrying while the old
+// postmaster's children still hold its shared memory.
+func (b *Bed) Restart(t testing.TB, dir, opts string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := b.Try("pg_ctl", "-D", dir, "-l", dir+".log", "-w", "-t", "60", "-o", " "+opts+" ", "start")
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pg_ctl start %s: %v\n%s", dir, err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // RepoRoot is the top of the gpmgmt source tree this package is in.
