@@ -77,7 +77,7 @@ func TestCreateRollsBack(t *testing.T) {
 	fake.OnScript(remotetest.AnyHost, stopScript, ok)
 	fake.OnScript(remotetest.AnyHost, removeScript, ok)
 
-	o := &CreateOptions{Dir: dir, Hosts: 2, PrimariesPerHost: 2, PortBase: 47300, GPHome: home}
+	o := &CreateOptions{Dir: dir, Hosts: 2, PrimariesPerHost: 2, PortBase: 31300, GPHome: home}
 	err := Create(context.Background(), env, o)
 	if err == nil || !strings.HasPrefix(err.Error(), "start primaries: dbid 5 on sdw2 failed: pg_ctl: could not start server\n") {
 		t.Fatalf("got %v", err)
@@ -123,7 +123,7 @@ func TestCreateKeepsExistingDir(t *testing.T) {
 	dir := t.TempDir()
 	fake.OnScript(remotetest.AnyHost, initScript, remotetest.Response{ExitCode: 1, Stderr: "initdb: boom"})
 	fake.OnScript(remotetest.AnyHost, stopScript, remotetest.Response{ExitCode: 1, Stderr: "still running"})
-	o := &CreateOptions{Dir: dir, Hosts: 1, PrimariesPerHost: 1, PortBase: 47400, GPHome: home, Local: true}
+	o := &CreateOptions{Dir: dir, Hosts: 1, PrimariesPerHost: 1, PortBase: 31400, GPHome: home, Local: true}
 	err := Create(context.Background(), env, o)
 	if err == nil || !strings.Contains(err.Error(), "initdb: boom") || !strings.Contains(err.Error(), "rollback: stop instances") {
 		t.Fatalf("got %v", err)
@@ -139,11 +139,13 @@ func TestCreateKeepsExistingDir(t *testing.T) {
 }
 
 // TestCreatePortInUse: an occupied socket file is found before anything is
-// created.
+// created. The unit tests' ports lie below Linux's ephemeral range
+// (32768-60999) and away from the test slots (20000-20699), so no other
+// test's connection can hold them.
 func TestCreatePortInUse(t *testing.T) {
 	fake := &remotetest.Fake{}
 	env, home := fakeEnv(t, fake)
-	const base = 47500
+	const base = 31500
 	lock := socketPath(base+2) + ".lock"
 	if err := os.WriteFile(lock, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -151,7 +153,7 @@ func TestCreatePortInUse(t *testing.T) {
 	t.Cleanup(func() { _ = os.Remove(lock) })
 	dir := filepath.Join(t.TempDir(), "demo")
 	err := Create(context.Background(), env, &CreateOptions{Dir: dir, Hosts: 1, PrimariesPerHost: 1, PortBase: base, GPHome: home})
-	want := "port 47502 of the content 0 primary (dbid 2) on sdw1 is in use: /tmp/.s.PGSQL.47502.lock exists"
+	want := "port 31502 of the content 0 primary (dbid 2) on sdw1 is in use: /tmp/.s.PGSQL.31502.lock exists"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v, want %q", err, want)
 	}
