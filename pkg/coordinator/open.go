@@ -81,7 +81,7 @@ func Open(ctx context.Context, env *app.Env, opts Options) (_ *Coordinator, err 
 	log.Debug(fmt.Sprintf("Obtaining %s's port from %s data directory", word, word))
 	conf, err := cluster.ReadPostgresConf(c.DataDir)
 	if err != nil {
-		return nil, app.Errorf("read %s configuration: %v", word, err)
+		return nil, app.Errorf("%v (is %s the %s data directory?)", err, c.DataDir, word)
 	}
 	if c.Port, err = conf.Port(); err != nil {
 		return nil, app.Errorf("%s port in %s: %v", word, filepath.Join(c.DataDir, "postgresql.conf"), err)

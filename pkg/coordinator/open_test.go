@@ -291,7 +291,7 @@ func TestOpenErrors(t *testing.T) {
 			want:  "Environment Variable COORDINATOR_DATA_DIRECTORY not set!"},
 		{name: "missing postgresql.conf",
 			setup: func(t *testing.T, b *rig) { b.remove(t, "postgresql.conf") },
-			want:  "read master configuration: read configuration: open %s/postgresql.conf: no such file or directory"},
+			want:  "read configuration: open %s/postgresql.conf: no such file or directory (is %s the master data directory?)"},
 		{name: "no port in postgresql.conf",
 			setup: func(t *testing.T, b *rig) { b.write(t, "postgresql.conf", "max_connections = 25\n") },
 			want:  "master port in %s/postgresql.conf: "},
