@@ -1,20 +1,22 @@
 // Package addmirrors implements gpaddmirrors: adds mirror segments to a Greenplum cluster that has none.
 //
-// This build holds the planning side (spec §5): the options, the -m, -i and
-// -o files, mirror placement, the interactive directory prompts and the
-// display before the confirmation prompt. The copy and catalog
-// registration pipeline (spec §3) is not in it yet: Run plans, shows and
-// asks, then says so and fails (exit 2).
+// The planning side (spec §5) is here: the options, the -m, -i and -o
+// files, mirror placement, the interactive directory prompts and the
+// display before the confirmation prompt. The copy, start and catalog
+// registration are pkg/buildmirrors' pipeline (spec §3, in gpmgmt's order:
+// see docs/differences.md).
 package addmirrors
 
 import (
 	"context"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
+	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
 // Defaults and ranges of the batch options (spec §5.1).
@@ -47,6 +49,14 @@ type Options struct {
 	// the line naming the host. nil skips the check. NewCommand sets the
 	// system resolver.
 	LookupHost func(ctx context.Context, host string) ([]string, error)
+
+	// NewExecutor returns the executor for segment hosts; NewCommand sets
+	// NewSSHExecutor.
+	NewExecutor func(remote.SSHOptions) (Executor, error)
+
+	// StreamTimeout bounds the wait for the new mirrors to stream
+	// (0: buildmirrors.DefaultStreamTimeout).
+	StreamTimeout time.Duration
 }
 
 // Validate checks the options before anything runs, with Greenplum's
@@ -76,7 +86,7 @@ func NewCommand(env *app.Env, runF func(*Options) error) *cobra.Command {
 		Short:      "Add mirror segments to a Greenplum Database system.",
 		Positional: app.RejectWithHelp,
 	}
-	opts := &Options{LookupHost: net.DefaultResolver.LookupHost}
+	opts := &Options{LookupHost: net.DefaultResolver.LookupHost, NewExecutor: NewSSHExecutor}
 	cmd := app.NewCommand(env, spec, opts, runF, func(ctx context.Context, o *Options) error {
 		return Run(ctx, env, o)
 	})

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/coordinator"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
 )
@@ -18,9 +19,17 @@ import (
 // directories; with -o write the file and stop; show the parameters and
 // the mirrors; ask to continue unless -a.
 //
-// With --dry-run it stops after showing the plan, exit 0. Otherwise, after
-// a yes, it fails (exit 2) saying that the copy and registration pipeline
-// is not in this build: nothing has been changed.
+// Then it builds the mirrors with pkg/buildmirrors (copy, start, wait
+// until they stream, register them in one transaction, trigger FTS): exit
+// 0 when every mirror was added, 1 when some failed (each failed one
+// cleaned up, the others added), 2 when the targets were refused before
+// anything changed. With --dry-run it runs the read-only checks and prints
+// every step's commands per host instead, exit 0.
+//
+// A cluster left partly mirrored by an earlier run of the same command is
+// accepted: the mirrors are planned as on the mirrorless cluster, those
+// already registered (they must match the plan) are kept, and the rest
+// are built.
 //
 // The heap checksum consistency check of step 2 runs pg_controldata on
 // every segment host; it belongs to the execution side and is not done
@@ -64,6 +73,9 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 		if opts.OutputFile != "" {
 			env.Log.Info(fmt.Sprintf("Dry run: the configuration file %s was not written", opts.OutputFile))
 		}
+		if err := build(ctx, env, opts, c, mirrors); err != nil {
+			return err
+		}
 		env.Log.Info(fmt.Sprintf("Dry run: %d mirror(s) planned; nothing was changed", len(mirrors)))
 		return nil
 	}
@@ -76,10 +88,7 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 			return app.ErrUserAbort
 		}
 	}
-	return &app.HintError{
-		Err:  app.Errorf("adding mirrors (pg_hba.conf update, pg_basebackup, catalog registration; spec §3) is not implemented yet in this build of gpmgmt; nothing was changed"),
-		Hint: "the plan above can be saved with -o <file> and used with Greenplum's own gpaddmirrors -i <file>",
-	}
+	return build(ctx, env, opts, c, mirrors)
 }
 
 // planFromOptions computes the mirrors as the options say: from the -i
@@ -92,22 +101,35 @@ func planFromOptions(ctx context.Context, env *app.Env, opts *Options, c *coordi
 			return nil, err
 		}
 	}
-	if c.Cluster.HasMirrors() {
-		return nil, &app.ExpectedError{Err: ErrHasMirrors}
+	view, registered, err := mirrorlessView(c.Cluster)
+	if err != nil {
+		return nil, err
 	}
+	if registered > 0 {
+		env.Log.Info(fmt.Sprintf("%d of %d contents already have a mirror (an earlier %s run): planning as on the mirrorless cluster and building the rest", registered, c.Cluster.NumContents(), env.Prog))
+	}
+	all, err := planOn(ctx, env, opts, c, view)
+	if err != nil || registered == 0 {
+		return all, err
+	}
+	return remaining(c.Cluster, all)
+}
+
+// planOn computes every mirror as the options say, on cluster view.
+func planOn(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coordinator, view *cluster.Cluster) ([]Mirror, error) {
 
 	if opts.FromConfigFile() {
 		lines, err := readConfigFile(opts.ConfigFile)
 		if err != nil {
 			return nil, err
 		}
-		if ok, err := confirmNonStandard(ctx, env, opts, c); !ok || err != nil {
+		if ok, err := confirmNonStandard(ctx, env, opts, view); !ok || err != nil {
 			return nil, err
 		}
-		return MirrorsFromConfig(ctx, c.Cluster, lines, opts.ConfigFile, opts.LookupHost)
+		return MirrorsFromConfig(ctx, view, lines, opts.ConfigFile, opts.LookupHost)
 	}
 
-	want := MaxPrimariesPerHost(c.Cluster)
+	want := MaxPrimariesPerHost(view)
 	var dirs []string
 	var err error
 	if opts.DirFile != "" {
@@ -118,10 +140,10 @@ func planFromOptions(ctx context.Context, env *app.Env, opts *Options, c *coordi
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := confirmNonStandard(ctx, env, opts, c); !ok || err != nil {
+	if ok, err := confirmNonStandard(ctx, env, opts, view); !ok || err != nil {
 		return nil, err
 	}
-	return PlanMirrors(c.Cluster, Placement{
+	return PlanMirrors(view, Placement{
 		Spread:     opts.Spread,
 		PortOffset: opts.PortOffset,
 		Locations:  dirs,
@@ -136,8 +158,8 @@ var errAborted = &app.ExitError{Code: app.ExitOK}
 // confirmNonStandard warns about a non-standard array as Greenplum does
 // (spec §5.3) and, unless -a, asks whether to go on. A "no" logs
 // "User Aborted. Exiting..." and returns errAborted (exit 0).
-func confirmNonStandard(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coordinator) (bool, error) {
-	standard, reason := StandardArray(c.Cluster)
+func confirmNonStandard(ctx context.Context, env *app.Env, opts *Options, view *cluster.Cluster) (bool, error) {
+	standard, reason := StandardArray(view)
 	if standard {
 		return true, nil
 	}
@@ -195,4 +217,60 @@ func writeConfigFile(name string, mirrors []Mirror) (err error) {
 		return app.Errorf("write %s: %v", name, err)
 	}
 	return nil
+}
+
+// mirrorlessView returns c without its mirror rows and how many contents
+// have one. A cluster where every content has a mirror is refused with
+// Greenplum's message; one where only some have (left by an earlier run
+// whose other mirrors failed) is planned again on this view.
+func mirrorlessView(c *cluster.Cluster) (*cluster.Cluster, int, error) {
+	var keep []cluster.Segment
+	n := 0
+	for _, s := range c.All() {
+		if s.IsSegment() && s.PreferredRole == cluster.RoleMirror {
+			n++
+			continue
+		}
+		keep = append(keep, s)
+	}
+	if n == 0 {
+		return c, 0, nil
+	}
+	if n >= c.NumContents() {
+		return nil, n, &app.ExpectedError{Err: ErrHasMirrors}
+	}
+	for _, s := range c.Mirrors() {
+		if !s.IsBalanced() {
+			return nil, n, &app.ExpectedError{Err: ErrHasMirrors}
+		}
+	}
+	view, err := cluster.New(keep)
+	if err != nil {
+		return nil, n, app.Errorf("plan on the mirrorless view: %v", err)
+	}
+	return view, n, nil
+}
+
+// remaining drops from all the mirrors already registered in c; each must
+// match its row (same dbid, host, address, port and directory), or the
+// earlier run was another command and nothing is added.
+func remaining(c *cluster.Cluster, all []Mirror) ([]Mirror, error) {
+	var out []Mirror
+	for _, m := range all {
+		var have *cluster.Segment
+		for _, s := range c.Mirrors() {
+			if s.ContentID == m.Mirror.ContentID {
+				have = &s
+			}
+		}
+		if have == nil {
+			out = append(out, m)
+			continue
+		}
+		if have.DBID != m.Mirror.DBID || have.Hostname != m.Mirror.Hostname || have.Address != m.Mirror.Address ||
+			have.Port != m.Mirror.Port || have.DataDir != m.Mirror.DataDir {
+			return nil, &app.ExpectedError{Err: fmt.Errorf("%w (content %d has mirror %s, this command plans %s)", ErrHasMirrors, m.Mirror.ContentID, have, m.Mirror)}
+		}
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package addmirrors_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +17,13 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/app/apptest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster/clustertest"
+	"github.com/gpmgmt/gpmgmt/pkg/remote"
 	"github.com/gpmgmt/gpmgmt/pkg/remote/remotetest"
 )
+
+// errNoSSH stands for the segment hosts, which unit tests do not reach:
+// the pipeline itself is tested in pkg/buildmirrors.
+var errNoSSH = errors.New("no ssh in unit tests")
 
 // The versions of gp6-transcripts/gpaddmirrors-i-v.txt.
 const (
@@ -72,6 +78,7 @@ func (r *rig) main(t *testing.T, stdin string) (int, string) {
 	r.env.In = strings.NewReader(stdin)
 	cmd := addmirrors.NewCommand(r.env, func(o *addmirrors.Options) error {
 		o.LookupHost = func(context.Context, string) ([]string, error) { return []string{"10.0.0.2"}, nil }
+		o.NewExecutor = func(remote.SSHOptions) (addmirrors.Executor, error) { return nil, errNoSSH }
 		if err := r.env.SetupLogging(&o.CommonOptions); err != nil {
 			return err
 		}
@@ -89,8 +96,8 @@ func gpdemoSegments(t *testing.T) []cluster.Segment {
 }
 
 // TestRunPrompts answers the directory prompts and the confirmation on
-// stdin: the plan is the transcript's, then the tool says honestly that it
-// cannot add mirrors yet (exit 2).
+// stdin: the plan is the transcript's, then the pipeline starts (here it
+// cannot reach the hosts: exit 2).
 func TestRunPrompts(t *testing.T) {
 	r := newRig(t, gpdemoSegments(t), "-p", "2")
 	code, out := r.main(t, "/data/dbfast_mirror1\n/data/dbfast_mirror2\ny\n")
@@ -111,11 +118,11 @@ func TestRunExitCodes(t *testing.T) {
 		lacks []string
 	}{
 		{"-a -i: no prompt at all", []string{"-a", "-i", mirrorFile}, "", app.ExitFatal,
-			[]string{"Mirror 2 of 2", "is not implemented yet"}, []string{"Enter mirror", "Yy|Nn"}},
+			[]string{"Mirror 2 of 2", "no ssh in unit tests"}, []string{"Enter mirror", "Yy|Nn"}},
 		{"no at the prompt", []string{"-i", mirrorFile}, "n\n", app.ExitUserAbort,
 			[]string{"Continue with add mirrors procedure Yy|Nn (default=N):", "User abort requested, Exiting..."}, []string{"not implemented"}},
-		{"dry run", []string{"--dry-run", "-i", mirrorFile}, "", app.ExitOK,
-			[]string{"Mirror 2 of 2", "Dry run: 2 mirror(s) planned; nothing was changed"}, []string{"Yy|Nn", "not implemented"}},
+		{"dry run", []string{"--dry-run", "-i", mirrorFile}, "", app.ExitFatal,
+			[]string{"Mirror 2 of 2", "no ssh in unit tests"}, []string{"Yy|Nn", "not implemented"}},
 		{"-m file", []string{"-a", "-p", "2", "-m", testdataPath("gpdemo.dirs")}, "", app.ExitFatal,
 			[]string{"Mirror instance directory    = /data/dbfast_mirror2/demoDataDir1"}, []string{"Enter mirror"}},
 		{"prompt without answers", []string{"-a"}, "", app.ExitFatal,

@@ -89,6 +89,7 @@ func newCreateCommand(env *Env, runF func(*CreateOptions) error) *cobra.Command 
 	f.StringSliceVar(&opts.HostNames, "host-names", nil, "segment host `names`, comma-separated; with --standby one more name at the end: the standby host")
 	f.BoolVar(&opts.Local, "local", false, "run every host's work locally instead of over SSH (no sshd needed)")
 	f.StringVar(&opts.GPHome, "gphome", "", "Greenplum install to run (default $GPHOME)")
+	f.StringVar(&opts.Mirrors, "mirrors", MirrorsNone, "mirror `layout`: none, group or spread (built by gpaddmirrors' pipeline once the cluster is up; ports after the primaries', DIR/<host>/mirror/gpseg<content>)")
 	hideUnused(cmd)
 	cmd.PreRun = func(c *cobra.Command, _ []string) { opts.HostsGiven = c.Flags().Changed("hosts") }
 	return cmd

@@ -37,7 +37,7 @@ func TestCreateFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := CreateOptions{Dir: "/d", Hosts: 3, PrimariesPerHost: 1, Standby: true, PortBase: 20100, Local: true,
-		GPHome: "/g", HostsGiven: true, CommonOptions: app.CommonOptions{Verbose: true}}
+		GPHome: "/g", Mirrors: MirrorsNone, HostsGiven: true, CommonOptions: app.CommonOptions{Verbose: true}}
 	if d := cmp.Diff(want, *got, cmpopts.IgnoreUnexported(app.CommonOptions{}), cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}

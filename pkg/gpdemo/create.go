@@ -63,13 +63,19 @@ func Create(ctx context.Context, env *Env, o *CreateOptions) (err error) {
 	}
 	env.Log.Info("Wrote the manifest " + ManifestPath(p.Dir))
 	err = runSteps(ctx, env, ex, p, CreateSteps(p))
+	if err == nil && len(p.Mirrors()) > 0 {
+		env.Log.Info(fmt.Sprintf("Building %d mirrors (%s)", len(p.Mirrors()), o.Mirrors))
+		if err = buildMirrors(ctx, env, ex, p); err != nil {
+			err = fmt.Errorf("build mirrors: %w", err)
+		}
+	}
 	if err == nil {
 		err = writeEnvFile(p)
 	}
 	if err != nil {
 		return errors.Join(err, rollback(ctx, env, ex, m))
 	}
-	env.Log.Info(fmt.Sprintf("Demo cluster created in %.1f seconds: coordinator on port %d, %d primaries", env.Now().Sub(start).Seconds(), p.Coordinator().Port, len(p.Primaries())))
+	env.Log.Info(fmt.Sprintf("Demo cluster created in %.1f seconds: coordinator on port %d, %d primaries, %d mirrors", env.Now().Sub(start).Seconds(), p.Coordinator().Port, len(p.Primaries()), len(p.Mirrors())))
 	env.Log.Info("To use it: source " + EnvFilePath(p.Dir))
 	return nil
 }
@@ -112,7 +118,11 @@ func prepare(ctx context.Context, env *Env, o *CreateOptions) (Plan, bool, error
 	if err != nil {
 		return Plan{}, false, err
 	}
-	return BuildPlan(o, Facts{Dir: dir, GPHome: home, CoordinatorHost: coord, Addresses: addrs}), exists, nil
+	p, err := PlanDemoMirrors(BuildPlan(o, Facts{Dir: dir, GPHome: home, CoordinatorHost: coord, Addresses: addrs}), o.Mirrors)
+	if err != nil {
+		return Plan{}, false, app.Errorf("%v", err)
+	}
+	return p, exists, nil
 }
 
 func writeEnvFile(p Plan) error {

@@ -225,6 +225,56 @@ func TestCreateDestroySSH(t *testing.T) {
 	}
 }
 
+// TestCreateMirrorsGroup builds a group-mirrored cluster over SSH through
+// gpaddmirrors' pipeline: the catalog has the planned mirror rows, in sync
+// after FTS, streaming from their primaries; destroy stops them too.
+func TestCreateMirrorsGroup(t *testing.T) {
+	slot := testbed.AcquireSlot(t)
+	dir := filepath.Join(t.TempDir(), "demo")
+	destroyOnFailure(t, dir)
+	hosts := slot.Hosts[:2]
+	took := mustGpdemo(t, "create", "--dir", dir, "--gphome", testGPHome, "--host-names", strings.Join(hosts, ","),
+		"--primaries-per-host", "1", "--mirrors", "group", "--port-base", fmt.Sprint(slot.PortBase+20))
+	t.Logf("create --mirrors group (2 hosts × 1 primary + 2 mirrors, over SSH): %.1f s", took.Seconds())
+	m, err := ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := m.Mirrors()
+	if len(ms) != 2 {
+		t.Fatalf("manifest mirrors: %+v", ms)
+	}
+	conn, err := connect(t, "", m.Coordinator().Port, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cluster.Load(t.Context(), conn)
+	conn.Close(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range ms {
+		// group: host i's primary is mirrored on host i+1; ports after the primaries'
+		wantHost := hosts[(i+1)%2]
+		wantDir := filepath.Join(dir, wantHost, "mirror", fmt.Sprintf("gpseg%d", w.ContentID))
+		if w.Hostname != wantHost || w.DataDir != wantDir || w.Port <= slot.PortBase+20+1+len(m.Primaries()) {
+			t.Errorf("planned mirror %s", w.Segment)
+		}
+		g, ok := c.ByDBID(w.DBID)
+		if !ok || g.Hostname != w.Hostname || g.Port != w.Port || g.DataDir != w.DataDir || g.Role != cluster.RoleMirror ||
+			g.Status != cluster.StatusUp || g.Mode != cluster.ModeSynced {
+			t.Errorf("catalog row of dbid %d: %+v, want %+v in sync", w.DBID, g, w.Segment)
+		}
+	}
+	for _, p := range m.Primaries() {
+		if n := queryString(t, p.Hostname, p.Port, true, "SELECT count(*)::text FROM pg_stat_replication WHERE application_name = 'gp_walreceiver' AND state = 'streaming'"); n != "1" {
+			t.Errorf("%s: %s streaming walreceivers, want 1", p.Label(), n)
+		}
+	}
+	mustGpdemo(t, "destroy", "--dir", dir)
+	assertGone(t, dir)
+}
+
 // TestCreateDestroyLocal builds a small cluster without SSH.
 func TestCreateDestroyLocal(t *testing.T) {
 	slot := testbed.AcquireSlot(t)

@@ -31,6 +31,7 @@ type CreateOptions struct {
 	HostNames        []string // --host-names: segment hosts, then the standby host with --standby
 	Local            bool     // --local: run every host's work locally instead of over SSH
 	GPHome           string   // --gphome: default $GPHOME
+	Mirrors          string   // --mirrors: none, group or spread
 
 	// HostsGiven records that --hosts was on the command line, so that it
 	// can be checked against --host-names.
@@ -55,6 +56,11 @@ func (o *CreateOptions) Validate() error {
 		}
 	} else if o.Hosts < 1 {
 		return argErr("--hosts %d: need at least 1 segment host", o.Hosts)
+	}
+	switch o.Mirrors {
+	case "", MirrorsNone, MirrorsGroup, MirrorsSpread:
+	default:
+		return argErr("--mirrors %q: want none, group or spread", o.Mirrors)
 	}
 	if o.PortBase < lowestPort {
 		return argErr("--port-base %d: ports below %d need root, which PostgreSQL refuses to run as", o.PortBase, lowestPort)
@@ -135,7 +141,11 @@ func (o *CreateOptions) standbyHostName() string {
 
 // lastPort is the highest port the cluster uses.
 func (o *CreateOptions) lastPort() int {
-	return o.PortBase + 1 + len(o.segmentHostNames())*o.PrimariesPerHost
+	n := len(o.segmentHostNames()) * o.PrimariesPerHost
+	if o.Mirrors == MirrorsGroup || o.Mirrors == MirrorsSpread {
+		n *= 2
+	}
+	return o.PortBase + 1 + n
 }
 
 // DestroyOptions are the options of gpdemo destroy.

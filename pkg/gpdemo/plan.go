@@ -95,7 +95,7 @@ func (p Plan) Standby() (Instance, bool) {
 func (p Plan) Primaries() []Instance {
 	var out []Instance
 	for _, in := range p.Instances {
-		if in.IsSegment() {
+		if isPrimary(in) {
 			out = append(out, in)
 		}
 	}

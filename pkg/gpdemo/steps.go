@@ -38,8 +38,8 @@ const (
 // a standby, copy it from the coordinator, register it and start it.
 func CreateSteps(p Plan) []Step {
 	coord := p.Coordinator()
-	notStandby := func(in Instance) bool { return !in.IsStandby() }
-	segments := func(in Instance) bool { return in.IsSegment() }
+	notStandby := func(in Instance) bool { return !in.IsStandby() && !isMirror(in) }
+	segments := isPrimary
 	steps := []Step{
 		{Name: "create instances", Commands: perHost(p, notStandby, initScript, "create", createTimeout,
 			[]string{p.GPHome}, func(in Instance) []string {
@@ -88,7 +88,7 @@ const addStandbySQL = "SELECT gp_add_master_standby($1, $2, $3, $4)"
 func registerStatements(p Plan) []cluster.Statement {
 	var stmts []cluster.Statement
 	for _, in := range p.Instances {
-		if in.IsStandby() {
+		if in.IsStandby() || isMirror(in) {
 			continue
 		}
 		s := in.Segment

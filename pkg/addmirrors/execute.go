@@ -1,0 +1,122 @@
+package addmirrors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gpmgmt/gpmgmt/pkg/app"
+	"github.com/gpmgmt/gpmgmt/pkg/buildmirrors"
+	"github.com/gpmgmt/gpmgmt/pkg/coordinator"
+	"github.com/gpmgmt/gpmgmt/pkg/remote"
+)
+
+// Executor is what gpaddmirrors needs of remote.SSHExecutor.
+type Executor interface {
+	remote.Executor
+	CheckHostKeys(ctx context.Context, hosts []string) error
+	Close() error
+}
+
+// NewSSHExecutor is the real Options.NewExecutor.
+func NewSSHExecutor(o remote.SSHOptions) (Executor, error) { return remote.NewSSHExecutor(o) }
+
+// banner is Greenplum's closing message (spec §5.2 step 12).
+var banner = []string{
+	strings.Repeat("*", 66),
+	"Mirror segments have been added; data synchronization is in progress.",
+	"Data synchronization will continue in the background.",
+	"Use  gpstate -s  to check the resynchronization progress.",
+	strings.Repeat("*", 66),
+}
+
+// build runs the build-mirrors pipeline for mirrors (after the
+// confirmation, or for --dry-run) and decides the outcome: nil when every
+// mirror was added, exit 1 ("completed with failures") when some failed,
+// exit 2 when the input was refused before anything changed.
+func build(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coordinator, mirrors []Mirror) (err error) {
+	if opts.NewExecutor == nil {
+		return app.Errorf("no executor for segment hosts")
+	}
+	ex, err := opts.NewExecutor(env.SSHOptions(&opts.CommonOptions, c.GPHome))
+	if err != nil {
+		return app.Errorf("ssh: %v", err)
+	}
+	defer func() {
+		if cerr := ex.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close ssh connections: %w", cerr))
+		}
+	}()
+	bms := make([]buildmirrors.Mirror, len(mirrors))
+	for i, m := range mirrors {
+		bms[i] = buildmirrors.Mirror{Source: m.Primary, Target: m.Mirror}
+	}
+	bopts := buildmirrors.Options{
+		Prog:               env.Prog,
+		Flavour:            c.Flavour(),
+		GPHome:             c.GPHome,
+		CoordinatorPort:    c.Port,
+		CoordinatorDataDir: c.DataDir,
+		User:               env.User,
+		BatchSize:          opts.BatchSize,
+		SegmentBatchSize:   opts.SegmentBatchSize,
+		HBAHostnames:       opts.HBAHostnames,
+		DryRun:             opts.DryRun,
+		StreamTimeout:      opts.StreamTimeout,
+		Bars:               env.IsTerminal && !opts.Quiet,
+	}
+	benv := buildmirrors.Env{
+		Log:           env.Log,
+		Progress:      env.Progress,
+		Exec:          ex,
+		CheckHostKeys: ex.CheckHostKeys,
+		Conn:          c.Conn,
+		Connect:       env.Connect,
+		LookupHost:    opts.LookupHost,
+		Now:           env.Now,
+	}
+	rep, err := buildmirrors.Run(ctx, benv, bopts, bms)
+	var ie *buildmirrors.InputError
+	if errors.As(err, &ie) {
+		return &app.ExpectedError{Err: err}
+	}
+	if opts.DryRun || (err != nil && len(rep.Outcomes) == 0) {
+		return err
+	}
+	LogOutcomes(env, rep)
+	if err != nil {
+		return err
+	}
+	if len(rep.Failed()) > 0 {
+		env.Log.Error(env.Prog + " failed. Please check the output for more details.")
+		return &app.HintError{
+			Err:  &app.ExitError{Code: app.ExitFailures},
+			Hint: "fix the cause and run the same command again: mirrors already added are kept, finished copies are reused",
+		}
+	}
+	for _, l := range banner {
+		env.Log.Info(l)
+	}
+	return nil
+}
+
+// LogOutcomes logs one line per mirror and a summary.
+func LogOutcomes(env *app.Env, rep buildmirrors.Report) {
+	ok := 0
+	for _, o := range rep.Outcomes {
+		m := o.Mirror
+		where := fmt.Sprintf("dbid %d content %d on %s:%d %s", m.Target.DBID, m.Target.ContentID, m.Target.Hostname, m.Target.Port, m.Target.DataDir)
+		if o.OK() {
+			ok++
+			how := "copied"
+			if o.Reused {
+				how = "reused an earlier copy"
+			}
+			env.Log.Info(fmt.Sprintf("Mirror %s: added (%s, streaming, registered)", where, how))
+			continue
+		}
+		env.Log.Warn(fmt.Sprintf("Mirror %s: failed at %q: %v", where, o.FailedStep, o.Err))
+	}
+	env.Log.Info(fmt.Sprintf("%d of %d mirror(s) added", ok, len(rep.Outcomes)))
+}

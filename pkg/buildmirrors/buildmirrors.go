@@ -1,0 +1,318 @@
+// Package buildmirrors builds new mirrors from their primaries: the shared
+// "build mirrors" pipeline of spec §3, in gpmgmt's order (gpaddmirrors
+// now, gprecoverseg's full recoveries later).
+//
+// Greenplum registers the mirrors in the catalog first and copies after;
+// this pipeline copies and starts first, waits until every mirror streams
+// and only then registers the good ones in one transaction, so that a
+// failure never leaves a catalog row without a mirror (docs/differences.md).
+//
+// The steps, in order (Steps returns them with their commands):
+//
+//  1. check targets (read-only): host keys, the catalog re-read (sources
+//     are up acting primaries, targets are new), every target directory
+//     absent, empty or a finished copy of an earlier run, no postmaster
+//     there, its port free, enough disk space, no replication slot in use
+//     on the sources;
+//  2. update pg_hba.conf on the primaries (spec §6.4) and reload;
+//  3. prepare replication slots: drop an unused leftover slot before a
+//     copy; create the slot for a reused copy;
+//  4. create the mirror directories;
+//  5. copy each primary with pg_basebackup (spec §6.1; the slot is created
+//     up front; stoppable by pid file; progress streamed);
+//  6. set each mirror's port;
+//  7. start the mirrors;
+//  8. wait until every started mirror streams (pg_stat_replication on its
+//     primary);
+//  9. register the streaming mirrors in one catalog transaction (spec §3.4);
+//  10. trigger an FTS probe.
+//
+// A failure on one mirror never stops the others. A failed mirror is
+// cleaned up: its copy stopped, its instance stopped if this run started
+// it, its slot dropped when no walsender uses it, its directory removed if
+// this run created it and the copy did not finish (a finished copy is kept
+// for the rerun, which reuses it instead of copying again); it gets no
+// catalog row.
+package buildmirrors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/remote"
+)
+
+// Defaults.
+const (
+	stepCount               = 10 // len(Steps(...))
+	DefaultStreamTimeout    = 3 * time.Minute
+	DefaultProgressInterval = 10 * time.Second
+	catalogTimeout          = 2 * time.Minute
+	cleanupTimeout          = 5 * time.Minute
+	connectTimeout          = 15 * time.Second
+)
+
+// Options say how to build.
+type Options struct {
+	Prog               string // "gpaddmirrors": history rows and messages
+	Flavour            cluster.Flavour
+	GPHome             string
+	CoordinatorPort    int
+	CoordinatorDataDir string // for the era
+	User               string // OS user named in pg_hba.conf entries
+	BatchSize          int    // -B: hosts in parallel
+	SegmentBatchSize   int    // -b: mirrors per host in parallel
+	HBAHostnames       bool   // --hba-hostnames
+	DryRun             bool   // run the read-only checks, print the steps
+	StreamTimeout      time.Duration
+	ProgressInterval   time.Duration
+	// Bars shows a live bar per copy (on a terminal, without -q).
+	Bars bool
+}
+
+// Env is what the pipeline runs with.
+type Env struct {
+	Log      *slog.Logger
+	Progress io.Writer // live bars; nil: none
+	Exec     remote.Executor
+	// CheckHostKeys, when set, is the SSH host key preflight.
+	CheckHostKeys func(ctx context.Context, hosts []string) error
+	// Conn is the coordinator (normal connection): catalog re-read, FTS.
+	Conn cluster.Conn
+	// Connect opens the catalog-writing connection and the utility
+	// connections to primaries.
+	Connect cluster.Connector
+	// LookupHost resolves host names for pg_hba.conf CIDR entries.
+	LookupHost func(ctx context.Context, host string) ([]string, error)
+	Now        func() time.Time
+	// Sleep waits between polls; nil means time.Sleep-like on ctx.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Outcome is what happened to one mirror.
+type Outcome struct {
+	Mirror     Mirror
+	Reused     bool   // an earlier run's finished copy was used
+	Created    bool   // this run created the directory
+	Copied     bool   // the copy finished (this run or an earlier one)
+	Started    bool   // this run started the instance
+	Registered bool   // the catalog row was written
+	FailedStep string // the step that failed, "" if none
+	Err        error
+}
+
+// OK reports whether the mirror was added.
+func (o Outcome) OK() bool { return o.Registered && o.Err == nil }
+
+// Report is the result of Run.
+type Report struct {
+	Outcomes []Outcome
+}
+
+// Failed returns the outcomes that failed.
+func (r Report) Failed() []Outcome {
+	var out []Outcome
+	for _, o := range r.Outcomes {
+		if !o.OK() {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// run is one pipeline run.
+type run struct {
+	env   Env
+	opts  Options
+	ms    []Mirror
+	out   []Outcome
+	probe map[int]TargetProbe
+	era   string
+	mu    sync.Mutex
+
+	cleaned []bool
+}
+
+func (r *run) failed(i int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.out[i].Err != nil
+}
+
+func (r *run) fail(i int, step string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.out[i].Err == nil {
+		r.out[i].FailedStep, r.out[i].Err = step, err
+	}
+}
+
+// alive returns the indices of mirrors that have not failed.
+func (r *run) alive() []int {
+	var idx []int
+	for i := range r.ms {
+		if !r.failed(i) {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// Run builds mirrors. It returns an error without changing anything when
+// the input or the targets are not fit (an *InputError); otherwise the
+// report says what happened to each mirror, and err is only a context
+// error (Ctrl-C), after the cleanup.
+func Run(ctx context.Context, env Env, opts Options, mirrors []Mirror) (Report, error) {
+	if opts.StreamTimeout <= 0 {
+		opts.StreamTimeout = DefaultStreamTimeout
+	}
+	if opts.ProgressInterval <= 0 {
+		opts.ProgressInterval = DefaultProgressInterval
+	}
+	opts.BatchSize, opts.SegmentBatchSize = max(opts.BatchSize, 1), max(opts.SegmentBatchSize, 1)
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.Sleep == nil {
+		env.Sleep = sleepCtx
+	}
+	r := &run{env: env, opts: opts, ms: mirrors, out: make([]Outcome, len(mirrors)), cleaned: make([]bool, len(mirrors))}
+	for i, m := range mirrors {
+		r.out[i].Mirror = m
+	}
+	if len(mirrors) == 0 {
+		env.Log.Info(fmt.Sprintf("No segments to %s", verb(opts.Prog)))
+		return Report{}, nil
+	}
+	env.Log.Info(fmt.Sprintf("%d segment(s) to %s", len(mirrors), verb(opts.Prog)))
+	env.Log.Info(fmt.Sprintf("Step 1 of %d: %s", stepCount, StepCheck))
+	if err := r.preflight(ctx); err != nil {
+		return Report{}, err
+	}
+	if era, err := cluster.ReadEra(opts.CoordinatorDataDir, opts.Flavour); err == nil {
+		r.era = era
+	}
+	steps, err := r.steps(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	if opts.DryRun {
+		r.printPlan(ctx, steps)
+		return Report{Outcomes: r.out}, nil
+	}
+	return r.execute(ctx, steps)
+}
+
+func verb(prog string) string {
+	if prog == "gprecoverseg" {
+		return "recover"
+	}
+	return "add"
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// runEach runs one command per mirror index (cmd returns ok=false to skip
+// that mirror), at most BatchSize hosts at a time and SegmentBatchSize
+// mirrors per host, and returns the results by mirror index.
+func (r *run) runEach(ctx context.Context, idx []int, cmd func(i int) (remote.Command, bool)) map[int]remote.Result {
+	byHost := map[string][]int{}
+	var hosts []string
+	cmds := map[int]remote.Command{}
+	for _, i := range idx {
+		c, ok := cmd(i)
+		if !ok {
+			continue
+		}
+		cmds[i] = c
+		if _, seen := byHost[c.Host]; !seen {
+			hosts = append(hosts, c.Host)
+		}
+		byHost[c.Host] = append(byHost[c.Host], i)
+	}
+	sort.Strings(hosts)
+	res := map[int]remote.Result{}
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(r.opts.BatchSize)
+	for _, h := range hosts {
+		g.Go(func() error {
+			var hg errgroup.Group
+			hg.SetLimit(r.opts.SegmentBatchSize)
+			for _, i := range byHost[h] {
+				hg.Go(func() error {
+					var out remote.Result
+					if err := ctx.Err(); err != nil {
+						out = remote.Result{Command: cmds[i], ExitCode: -1, Err: fmt.Errorf("not started: %w", err)}
+					} else {
+						out = r.env.Exec.Exec(ctx, cmds[i])
+					}
+					mu.Lock()
+					res[i] = out
+					mu.Unlock()
+					return nil
+				})
+			}
+			_ = hg.Wait()
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return res
+}
+
+// hostsOf returns the sorted distinct hosts of the mirrors' targets (and,
+// with sources, of their primaries).
+func hostsOf(ms []Mirror, sources bool) []string {
+	var hs []string
+	for _, m := range ms {
+		hs = append(hs, m.Target.Hostname)
+		if sources {
+			hs = append(hs, m.Source.Hostname)
+		}
+	}
+	slices.Sort(hs)
+	return slices.Compact(hs)
+}
+
+// resultErr turns a failed result into an error naming its output.
+func resultErr(res remote.Result) error {
+	if res.OK() {
+		return nil
+	}
+	if res.Err != nil {
+		return res.Err
+	}
+	return fmt.Errorf("%s on %s: exit status %d: %s", res.Command.Label, res.Command.Host, res.ExitCode, strings.TrimSpace(res.Stderr))
+}
+
+// InputError is a refusal before anything changed.
+type InputError struct {
+	Problems []string
+}
+
+func (e *InputError) Error() string {
+	return "cannot build the mirrors; nothing was changed:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+var errSkipped = errors.New("skipped")

@@ -1,0 +1,247 @@
+package buildmirrors
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/remote"
+)
+
+// Step names, in order.
+const (
+	StepCheck    = "check targets"
+	StepHBA      = "update pg_hba.conf on primaries"
+	StepSlots    = "prepare replication slots"
+	StepMkdir    = "create mirror directories"
+	StepCopy     = "copy primaries with pg_basebackup"
+	StepPort     = "set mirror ports"
+	StepStart    = "start mirrors"
+	StepStream   = "wait for mirrors to stream"
+	StepRegister = "register mirrors in the catalog"
+	StepFTS      = "trigger FTS probe"
+)
+
+// SQLAction is one statement a step runs on an instance.
+type SQLAction struct {
+	Where     string // "coordinator" or "primary <host>:<port> (utility)"
+	Statement cluster.Statement
+}
+
+// Step is one named step and what it runs: commands on hosts (one per
+// mirror or per host), statements, or both. ByMirror maps a mirror's index
+// to its command in Commands, for the per-mirror steps.
+type Step struct {
+	Name     string
+	ReadOnly bool
+	Commands []remote.Command
+	ByMirror map[int]int
+	SQL      []SQLAction
+}
+
+// Steps returns the pipeline's steps for opts and mirrors, the targets as
+// probed (reused copies skip the copy), era and the pg_hba.conf entries by
+// primary data directory: a pure function, golden-tested.
+func Steps(opts Options, mirrors []Mirror, probe map[int]TargetProbe, era string, hba map[string][]string) []Step {
+	f := opts.Flavour
+	perMirror := func(name string, keep func(Mirror) bool, cmd func(Mirror) remote.Command) Step {
+		s := Step{Name: name, ByMirror: map[int]int{}}
+		for i, m := range mirrors {
+			if keep(m) {
+				s.ByMirror[i] = len(s.Commands)
+				s.Commands = append(s.Commands, cmd(m))
+			}
+		}
+		return s
+	}
+	all := func(Mirror) bool { return true }
+	toCopy := func(m Mirror) bool { return !probe[m.Target.DBID].Reusable(m) }
+
+	check := Step{Name: StepCheck, ReadOnly: true}
+	for _, h := range hostsOf(mirrors, false) {
+		check.Commands = append(check.Commands, targetCommand(h, filter(mirrors, func(m Mirror) bool { return m.Target.Hostname == h })))
+	}
+	var srcHosts []string
+	for _, m := range mirrors {
+		srcHosts = append(srcHosts, m.Source.Hostname)
+	}
+	for _, h := range compactSorted(srcHosts) {
+		check.Commands = append(check.Commands, sizeCommand(h, filter(mirrors, func(m Mirror) bool { return m.Source.Hostname == h })))
+	}
+	for _, m := range mirrors {
+		check.SQL = append(check.SQL, SQLAction{Where: primaryWhere(m.Source), Statement: cluster.Statement{SQL: SlotActiveSQL, Args: []any{SlotName}}})
+	}
+
+	hbaStep := Step{Name: StepHBA}
+	for _, h := range compactSorted(srcHosts) {
+		var dirs []string
+		for _, m := range mirrors {
+			if m.Source.Hostname == h && !contains(dirs, m.Source.DataDir) {
+				dirs = append(dirs, m.Source.DataDir)
+			}
+		}
+		hbaStep.Commands = append(hbaStep.Commands, HBACommand(opts.GPHome, h, dirs, hba))
+	}
+
+	slots := Step{Name: StepSlots}
+	for _, m := range mirrors {
+		if toCopy(m) {
+			if f != cluster.GP6 {
+				slots.SQL = append(slots.SQL, SQLAction{Where: primaryWhere(m.Source), Statement: cluster.Statement{SQL: DropSlotSQL, Args: []any{SlotName}}})
+			}
+			continue
+		}
+		slots.SQL = append(slots.SQL, SQLAction{Where: primaryWhere(m.Source), Statement: createSlot(f)})
+	}
+
+	return []Step{
+		check,
+		hbaStep,
+		slots,
+		perMirror(StepMkdir, toCopy, MkdirCommand),
+		perMirror(StepCopy, toCopy, func(m Mirror) remote.Command { return CopyCommand(f, opts.GPHome, m) }),
+		perMirror(StepPort, all, PortCommand),
+		perMirror(StepStart, all, func(m Mirror) remote.Command { return StartCommand(f, opts.GPHome, era, m) }),
+		streamStep(mirrors),
+		registerStep(opts.Prog, mirrors),
+		{Name: StepFTS, SQL: ftsSQL(f)},
+	}
+}
+
+func streamStep(mirrors []Mirror) Step {
+	s := Step{Name: StepStream, ReadOnly: true}
+	for _, m := range mirrors {
+		s.SQL = append(s.SQL, SQLAction{Where: primaryWhere(m.Source), Statement: cluster.Statement{SQL: StreamingSQL, Args: []any{WalReceiverName}}})
+	}
+	return s
+}
+
+// RegisterStatements are Greenplum's catalog statements for new mirrors
+// (spec §3.4): gp_add_segment with the planned dbid, role m, mode n,
+// status d, then the history row, per mirror.
+func RegisterStatements(prog string, mirrors []Mirror) []cluster.Statement {
+	var out []cluster.Statement
+	for _, m := range mirrors {
+		out = append(out, cluster.AddMirror(m.Target), cluster.HistoryInsert(m.Target.DBID, cluster.HistoryAddedMirror(prog)))
+	}
+	return out
+}
+
+func registerStep(prog string, mirrors []Mirror) Step {
+	s := Step{Name: StepRegister}
+	for _, st := range RegisterStatements(prog, mirrors) {
+		s.SQL = append(s.SQL, SQLAction{Where: "coordinator (allow_system_table_mods, one transaction)", Statement: st})
+	}
+	return s
+}
+
+func ftsSQL(f cluster.Flavour) []SQLAction {
+	var out []SQLAction
+	for range cluster.FTSProbeCount(f) {
+		out = append(out, SQLAction{Where: "coordinator", Statement: cluster.Statement{SQL: cluster.FTSProbeSQL}})
+	}
+	return out
+}
+
+func createSlot(f cluster.Flavour) cluster.Statement {
+	if f == cluster.GP6 {
+		return cluster.Statement{SQL: CreateSlotSQLGP6, Args: []any{SlotName}}
+	}
+	return cluster.Statement{SQL: CreateSlotSQL, Args: []any{SlotName}}
+}
+
+func primaryWhere(p cluster.Segment) string {
+	return fmt.Sprintf("primary %s:%d (utility)", p.Address, p.Port)
+}
+
+func filter(ms []Mirror, keep func(Mirror) bool) []Mirror {
+	var out []Mirror
+	for _, m := range ms {
+		if keep(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// RenderSteps is the plan as text: every step, then each command per host
+// (the command line as the host's shell receives it; scripts are shown as
+// "sh -s -- <args>" after their first comment-free line count) and each
+// statement with its arguments inlined.
+func RenderSteps(steps []Step) string {
+	var b strings.Builder
+	for i, s := range steps {
+		ro := ""
+		if s.ReadOnly {
+			ro = " (read-only)"
+		}
+		fmt.Fprintf(&b, "Step %d of %d: %s%s\n", i+1, len(steps), s.Name, ro)
+		if len(s.Commands) == 0 && len(s.SQL) == 0 {
+			b.WriteString("  (nothing to do)\n")
+		}
+		for _, c := range s.Commands {
+			fmt.Fprintf(&b, "  %s: %s\n", c.Host, remote.CommandLine(c))
+		}
+		for _, q := range s.SQL {
+			fmt.Fprintf(&b, "  %s: %s\n", q.Where, q.Statement.String())
+		}
+	}
+	return b.String()
+}
+
+// steps computes the steps of this run (the pg_hba.conf entries need the
+// host addresses).
+func (r *run) steps(ctx context.Context) ([]Step, error) {
+	hba, err := r.hbaEntries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return Steps(r.opts, r.ms, r.probe, r.era, hba), nil
+}
+
+// hbaEntries computes the entries per primary data directory.
+func (r *run) hbaEntries(ctx context.Context) (map[string][]string, error) {
+	addrs := map[string][]string{}
+	if !r.opts.HBAHostnames {
+		for _, h := range hostsOf(r.ms, true) {
+			if r.env.LookupHost == nil {
+				addrs[h] = []string{h}
+				continue
+			}
+			a, err := r.env.LookupHost(ctx, h)
+			if err != nil {
+				return nil, &InputError{Problems: []string{fmt.Sprintf("resolve %s for pg_hba.conf: %v", h, err)}}
+			}
+			addrs[h] = compactSorted(a)
+		}
+	}
+	out := map[string][]string{}
+	for _, m := range r.ms {
+		var mh []string
+		for _, o := range r.ms {
+			if o.Source.DBID == m.Source.DBID {
+				mh = append(mh, o.Target.Hostname)
+			}
+		}
+		out[m.Source.DataDir] = HBAEntries(r.opts.User, r.opts.HBAHostnames, m.Source, compactSorted(mh), addrs)
+	}
+	return out, nil
+}
+
+// printPlan logs the steps for --dry-run.
+func (r *run) printPlan(_ context.Context, steps []Step) {
+	r.env.Log.Info("Dry run: the steps below would run; only the read-only checks ran")
+	for _, line := range strings.Split(strings.TrimRight(RenderSteps(steps), "\n"), "\n") {
+		r.env.Log.Info(line)
+	}
+}
