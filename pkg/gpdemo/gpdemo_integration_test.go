@@ -265,6 +265,14 @@ func TestCreateMirrorsGroup(t *testing.T) {
 			g.Status != cluster.StatusUp || g.Mode != cluster.ModeSynced {
 			t.Errorf("catalog row of dbid %d: %+v, want %+v in sync", w.DBID, g, w.Segment)
 		}
+		// the mirror answers on its own host's address, as Greenplum's
+		// tools reach it: pg_isready exits 64 for a live mirror
+		isready := exec.Command(filepath.Join(testGPHome, "bin", "pg_isready"), "-q", "-h", w.Hostname, "-p", fmt.Sprint(w.Port), "-d", "postgres")
+		isready.Env = append(os.Environ(), "PGOPTIONS=-c gp_role=utility")
+		var ee *exec.ExitError
+		if err := isready.Run(); !errors.As(err, &ee) || ee.ExitCode() != 64 {
+			t.Errorf("pg_isready -h %s -p %d on mirror dbid %d: %v, want exit 64", w.Hostname, w.Port, w.DBID, err)
+		}
 	}
 	for _, p := range m.Primaries() {
 		if n := queryString(t, p.Hostname, p.Port, true, "SELECT count(*)::text FROM pg_stat_replication WHERE application_name = 'gp_walreceiver' AND state = 'streaming'"); n != "1" {
