@@ -36,7 +36,7 @@ create)
 			say "the demo cluster in $dir is not running: destroying it to create it anew"
 			"$bin/gpdemo" destroy --dir "$dir"
 		fi
-		"$bin/gpdemo" create --dir "$dir" --gphome "$gphome" --hosts 2 --primaries-per-host 2 --standby
+		"$bin/gpdemo" create --dir "$dir" --gphome "$gphome" --hosts 2 --primaries-per-host 2 --standby --mirrors group
 	fi
 	. "$dir/gpdemo_env.sh"
 	echo
