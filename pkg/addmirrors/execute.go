@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
@@ -64,7 +65,7 @@ func build(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coor
 		HBAHostnames:       opts.HBAHostnames,
 		DryRun:             opts.DryRun,
 		StreamTimeout:      opts.StreamTimeout,
-		Bars:               env.IsTerminal && !opts.Quiet,
+		Terminal:           progressTerminal(env, opts),
 	}
 	benv := buildmirrors.Env{
 		Log:           env.Log,
@@ -119,4 +120,13 @@ func LogOutcomes(env *app.Env, rep buildmirrors.Report) {
 		env.Log.Warn(fmt.Sprintf("Mirror %s: failed at %q: %v", where, o.FailedStep, o.Err))
 	}
 	env.Log.Info(fmt.Sprintf("%d of %d mirror(s) added", ok, len(rep.Outcomes)))
+}
+
+// progressTerminal is where live copy bars go: the console when it is a
+// terminal, unless -q (no progress) or -v (debug lines would tear the bars).
+func progressTerminal(env *app.Env, opts *Options) *os.File {
+	if opts.Quiet || opts.Verbose {
+		return nil
+	}
+	return env.Terminal
 }

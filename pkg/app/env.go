@@ -58,7 +58,8 @@ type Env struct {
 	Exec    remote.Executor
 	Connect cluster.Connector
 
-	IsTerminal bool // stdin is a terminal
+	IsTerminal bool     // stdin is a terminal
+	Terminal   *os.File // stdout when it is a terminal, for live progress bars; nil otherwise
 
 	closeLog func() error // closes the log file opened by SetupLogging
 }
@@ -86,6 +87,9 @@ func RealEnv(prog string) *Env {
 		PID:        os.Getpid(),
 		Home:       home,
 		IsTerminal: term.IsTerminal(int(os.Stdin.Fd())),
+	}
+	if term.IsTerminal(int(os.Stdout.Fd())) {
+		e.Terminal = os.Stdout
 	}
 	e.Log = e.consoleLogger()
 	e.Exec = remote.LocalExecutor{}

@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -77,8 +78,9 @@ type Options struct {
 	DryRun             bool   // run the read-only checks, print the steps
 	StreamTimeout      time.Duration
 	ProgressInterval   time.Duration
-	// Bars shows a live bar per copy (on a terminal, without -q).
-	Bars bool
+	// Terminal, when set, is the terminal the live bar of each copy is
+	// drawn on; nil gives one log line per copy every ProgressInterval.
+	Terminal *os.File
 }
 
 // Env is what the pipeline runs with.

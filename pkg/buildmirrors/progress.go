@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vbauerster/cupwriter"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
@@ -82,7 +83,7 @@ func (p *progress) start(ctx context.Context) func() {
 	if len(p.copies) == 0 {
 		return func() {}
 	}
-	if p.r.opts.Bars && p.r.env.Progress != nil {
+	if p.r.opts.Terminal != nil {
 		return p.startBars(ctx)
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -133,10 +134,12 @@ func rateText(done, total int64, elapsed time.Duration) string {
 	return s
 }
 
-// startBars shows a bar per copy with bytes, rate and ETA on
-// env.Progress (the console, never the log file).
+// startBars shows a bar per copy with bytes, rate and ETA on the terminal
+// (never in the log file). Nothing else writes to the console while the
+// bars run: results are logged after they stop.
 func (p *progress) startBars(ctx context.Context) func() {
-	p.bars = mpb.NewWithContext(ctx, mpb.WithOutput(p.r.env.Progress), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond))
+	cw := cupwriter.New(p.r.opts.Terminal, false)
+	p.bars = mpb.NewWithContext(ctx, mpb.WithConsoleWriter(cw), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond))
 	p.mu.Lock()
 	for _, i := range sortedKeys(p.copies) {
 		c := p.copies[i]

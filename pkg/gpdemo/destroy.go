@@ -56,7 +56,7 @@ func Destroy(ctx context.Context, env *Env, o *DestroyOptions) (err error) {
 		ex.ssh = ssh
 	}
 	env.Log.Info(fmt.Sprintf("Destroying the demo cluster in %s: %d instances", dir, len(m.Instances)))
-	if err := teardown(ctx, env, ex, m.Plan, "fast"); err != nil {
+	if err := teardown(ctx, env, ex, withCatalogInstances(ctx, env, m.Plan), "fast"); err != nil {
 		return err
 	}
 	if err := removeLocal(m, m.DirCreated); err != nil {
