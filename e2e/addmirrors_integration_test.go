@@ -228,6 +228,8 @@ func TestAddMirrorsPrompts(t *testing.T) {
 		t.Fatalf("gpaddmirrors: exit %d\n%s", code, out)
 	}
 	wantInOrder(t, out,
+		`^\[INFO\]:-Successfully finished pg_controldata .*/primary/gpseg0 for dbid 2:$`,
+		`^\[INFO\]:-Heap checksum setting consistent across cluster$`,
 		`Enter mirror segment data directory location 1 of 1 >`,
 		`^\[INFO\]:-Mirror 1 of 2$`,
 		`Continue with add mirrors procedure`,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/buildmirrors"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/coordinator"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
@@ -36,19 +37,7 @@ var banner = []string{
 // confirmation, or for --dry-run) and decides the outcome: nil when every
 // mirror was added, exit 1 ("completed with failures") when some failed,
 // exit 2 when the input was refused before anything changed.
-func build(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coordinator, mirrors []Mirror) (err error) {
-	if opts.NewExecutor == nil {
-		return app.Errorf("no executor for segment hosts")
-	}
-	ex, err := opts.NewExecutor(env.SSHOptions(&opts.CommonOptions, c.GPHome))
-	if err != nil {
-		return app.Errorf("ssh: %v", err)
-	}
-	defer func() {
-		if cerr := ex.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("close ssh connections: %w", cerr))
-		}
-	}()
+func build(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coordinator, ex Executor, mirrors []Mirror) (err error) {
 	bms := make([]buildmirrors.Mirror, len(mirrors))
 	for i, m := range mirrors {
 		bms[i] = buildmirrors.Mirror{Source: m.Primary, Target: m.Mirror}
@@ -129,4 +118,25 @@ func progressTerminal(env *app.Env, opts *Options) *os.File {
 		return nil
 	}
 	return env.Terminal
+}
+
+// newExecutor returns the executor for segment hosts.
+func newExecutor(env *app.Env, opts *Options, c *coordinator.Coordinator) (Executor, error) {
+	if opts.NewExecutor == nil {
+		return nil, app.Errorf("no executor for segment hosts")
+	}
+	ex, err := opts.NewExecutor(env.SSHOptions(&opts.CommonOptions, c.GPHome))
+	if err != nil {
+		return nil, app.Errorf("ssh: %v", err)
+	}
+	return ex, nil
+}
+
+// checkHosts refuses to go on unless every segment host answers with a
+// known host key; the error lists every host with the line that fixes it.
+func checkHosts(ctx context.Context, ex Executor, c *cluster.Cluster) error {
+	if err := ex.CheckHostKeys(ctx, c.Hosts()); err != nil {
+		return app.Errorf("%v", err)
+	}
+	return nil
 }

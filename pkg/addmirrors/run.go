@@ -13,7 +13,9 @@ import (
 )
 
 // Run does gpaddmirrors's work in Greenplum's order (spec §5.2): open the
-// coordinator with a normal connection and load the catalog; without -i,
+// coordinator with a normal connection and load the catalog; check that
+// every segment host is reachable with a known host key and that every
+// segment's heap checksum setting is the coordinator's; without -i,
 // check the port offset; refuse a mirrored cluster; compute the mirrors
 // (from -i, or placed from -m or the prompts); check ports and
 // directories; with -o write the file and stop; show the parameters and
@@ -30,10 +32,6 @@ import (
 // accepted: the mirrors are planned as on the mirrorless cluster, those
 // already registered (they must match the plan) are kept, and the rest
 // are built.
-//
-// The heap checksum consistency check of step 2 runs pg_controldata on
-// every segment host; it belongs to the execution side and is not done
-// yet.
 func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	c, err := coordinator.Open(ctx, env, coordinator.Options{DataDir: opts.DataDir, Utility: false})
 	if err != nil {
@@ -44,6 +42,21 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 			err = errors.Join(err, cerr)
 		}
 	}()
+	ex, err := newExecutor(env, opts, c)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := ex.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close ssh connections: %w", cerr))
+		}
+	}()
+	if err := checkHosts(ctx, ex, c.Cluster); err != nil {
+		return err
+	}
+	if err := CheckHeapChecksums(ctx, env, ex, c.Cluster, c.Flavour(), c.GPHome, c.DataDir, opts.BatchSize); err != nil {
+		return err
+	}
 
 	mirrors, err := planFromOptions(ctx, env, opts, c)
 	if err != nil {
@@ -73,7 +86,7 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 		if opts.OutputFile != "" {
 			env.Log.Info(fmt.Sprintf("Dry run: the configuration file %s was not written", opts.OutputFile))
 		}
-		if err := build(ctx, env, opts, c, mirrors); err != nil {
+		if err := build(ctx, env, opts, c, ex, mirrors); err != nil {
 			return err
 		}
 		env.Log.Info(fmt.Sprintf("Dry run: %d mirror(s) planned; nothing was changed", len(mirrors)))
@@ -88,7 +101,7 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 			return app.ErrUserAbort
 		}
 	}
-	return build(ctx, env, opts, c, mirrors)
+	return build(ctx, env, opts, c, ex, mirrors)
 }
 
 // planFromOptions computes the mirrors as the options say: from the -i

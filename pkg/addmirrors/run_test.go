@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,9 +23,47 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/remote/remotetest"
 )
 
-// errNoSSH stands for the segment hosts, which unit tests do not reach:
-// the pipeline itself is tested in pkg/buildmirrors.
+// errNoSSH stops the run where the build-mirrors pipeline begins: the
+// pipeline itself is tested in pkg/buildmirrors.
 var errNoSSH = errors.New("no ssh in unit tests")
+
+// hosts is the segment hosts of a rig: they answer the first host-key
+// check (Run's own, before the checksum check) and pg_controldata, with
+// the checksum version of each dbid (1 unless set); the pipeline's own
+// host-key check then gets errNoSSH.
+type hosts struct {
+	*remotetest.Fake
+	checks   int
+	checksum map[int]string
+}
+
+func (h *hosts) CheckHostKeys(context.Context, []string) error {
+	if h.checks++; h.checks > 1 {
+		return errNoSSH
+	}
+	return nil
+}
+
+func (h *hosts) Close() error { return nil }
+
+// controlData answers a pg_controldata script: its arguments are GPHOME,
+// then dbid and data directory pairs.
+func controlData(checksum map[int]string) func(remote.Command) (remotetest.Response, bool) {
+	return func(c remote.Command) (remotetest.Response, bool) {
+		if c.Label != "pg_controldata" {
+			return remotetest.Response{}, false
+		}
+		var out strings.Builder
+		for i := 1; i+1 < len(c.Args); i += 2 {
+			v := "1"
+			if dbid, _ := strconv.Atoi(c.Args[i]); checksum[dbid] != "" {
+				v = checksum[dbid]
+			}
+			fmt.Fprintf(&out, "@@ %s 0\npg_control version number:            9420600\nData page checksum version:           %s\n@@stderr\n", c.Args[i], v)
+		}
+		return remotetest.Response{Stdout: out.String()}, true
+	}
+}
 
 // The versions of gp6-transcripts/gpaddmirrors-i-v.txt.
 const (
@@ -36,18 +76,21 @@ const (
 // rig is a GP6 coordinator of the transcript's mirrorless gpdemo cluster,
 // faked: environment, postgres --gp-version, data directory, connection.
 type rig struct {
-	env  *app.Env
-	out  *bytes.Buffer
-	mdd  string
-	conn *clustertest.FakeConn
-	exec *remotetest.Fake
+	env   *app.Env
+	out   *bytes.Buffer
+	mdd   string
+	conn  *clustertest.FakeConn
+	exec  *remotetest.Fake
+	hosts *hosts
 }
 
 func newRig(t *testing.T, segs []cluster.Segment, args ...string) *rig {
 	t.Helper()
 	env, out, _ := apptest.Env(t, "gpaddmirrors", args...)
 	r := &rig{env: env, out: out, mdd: filepath.Join(t.TempDir(), "demoDataDir-1"),
-		conn: &clustertest.FakeConn{}, exec: &remotetest.Fake{}}
+		conn: &clustertest.FakeConn{}, exec: &remotetest.Fake{}, hosts: &hosts{Fake: &remotetest.Fake{}, checksum: map[int]string{}}}
+	r.exec.OnFunc(controlData(nil))
+	r.hosts.OnFunc(controlData(r.hosts.checksum))
 	if err := os.Mkdir(r.mdd, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +121,7 @@ func (r *rig) main(t *testing.T, stdin string) (int, string) {
 	r.env.In = strings.NewReader(stdin)
 	cmd := addmirrors.NewCommand(r.env, func(o *addmirrors.Options) error {
 		o.LookupHost = func(context.Context, string) ([]string, error) { return []string{"10.0.0.2"}, nil }
-		o.NewExecutor = func(remote.SSHOptions) (addmirrors.Executor, error) { return nil, errNoSSH }
+		o.NewExecutor = func(remote.SSHOptions) (addmirrors.Executor, error) { return r.hosts, nil }
 		if err := r.env.SetupLogging(&o.CommonOptions); err != nil {
 			return err
 		}
@@ -204,5 +247,31 @@ func TestRunAlreadyMirrored(t *testing.T) {
 	want := "-[ERROR]:-gpaddmirrors error: GPDB physical mirroring cannot be added.  The cluster is already configured with Mirrors.\n"
 	if code != app.ExitFatal || !strings.HasSuffix(out, want) || strings.Contains(out, "Enter mirror") {
 		t.Errorf("exit code %d, stdout:\n%s", code, out)
+	}
+}
+
+// TestRunHeapChecksums: every segment's heap checksum setting must be the
+// coordinator's (spec §5.2 step 2); a difference stops the run before
+// anything is planned or changed, with Greenplum's messages.
+func TestRunHeapChecksums(t *testing.T) {
+	r := newRig(t, gpdemoSegments(t), "-a", "-i", testdataPath("gpdemo.mirrors"))
+	r.hosts.checksum[3] = "0"
+	code, out := r.main(t, "")
+	if code != app.ExitFatal {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	for _, want := range []string{
+		"-[CRITICAL]:-Cluster heap checksum setting differences reported\n",
+		"-[CRITICAL]:-Heap checksum settings on 1 of 2 segment instances do not match master <<<<<<<<\n",
+		"-[WARNING]:-dbid: 3 checksum set to 0 differs from master checksum set to 1\n",
+		"-[CRITICAL]:-gpaddmirrors error: Cluster will not be modified as checksum settings are not consistent across the cluster.\n",
+		"-[ERROR]:-gpaddmirrors error: Segments have heap_checksum set inconsistently to master\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Mirror 1 of 2") {
+		t.Errorf("the plan was shown although the check failed:\n%s", out)
 	}
 }
