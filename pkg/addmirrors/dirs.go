@@ -74,7 +74,7 @@ func PromptDirs(ctx context.Context, env *app.Env, want int) ([]string, error) {
 		if _, err := fmt.Fprintf(env.Out, "Enter mirror segment data directory location %d of %d >\n", len(dirs)+1, want); err != nil {
 			return nil, fmt.Errorf("prompt: %w", err)
 		}
-		line, err := readLine(ctx, env.In)
+		line, err := app.ReadLine(ctx, env.In)
 		if err != nil && !(errors.Is(err, io.EOF) && strings.TrimSpace(line) != "") {
 			if errors.Is(err, io.EOF) {
 				return nil, &app.HintError{
@@ -98,41 +98,4 @@ func PromptDirs(ctx context.Context, env *app.Env, want int) ([]string, error) {
 		dirs = append(dirs, d)
 	}
 	return dirs, nil
-}
-
-// readLine reads up to and without the next '\n' one byte at a time, so
-// that nothing after the line is consumed from r (the confirmation prompt
-// reads it later). When ctx ends first it returns ctx's error; the reading
-// goroutine then stays blocked until r yields, which is harmless because
-// the program is exiting.
-func readLine(ctx context.Context, r io.Reader) (string, error) {
-	type result struct {
-		line string
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		var b strings.Builder
-		buf := make([]byte, 1)
-		for {
-			n, err := r.Read(buf)
-			if n == 1 {
-				if buf[0] == '\n' {
-					done <- result{strings.TrimSuffix(b.String(), "\r"), nil}
-					return
-				}
-				b.WriteByte(buf[0])
-			}
-			if err != nil {
-				done <- result{b.String(), err}
-				return
-			}
-		}
-	}()
-	select {
-	case res := <-done:
-		return res.line, res.err
-	case <-ctx.Done():
-		return "", fmt.Errorf("prompt interrupted: %w", context.Cause(ctx))
-	}
 }

@@ -34,7 +34,7 @@ func Confirm(ctx context.Context, env *Env, question, background string) (bool, 
 		if _, err := fmt.Fprintf(env.Out, "\n%s Yy|Nn (default=N):\n> ", question); err != nil {
 			return false, fmt.Errorf("prompt: %w", err)
 		}
-		line, err := readLine(ctx, env.In)
+		line, err := ReadLine(ctx, env.In)
 		switch {
 		case errors.Is(err, io.EOF) && line == "":
 			// End the "> " line so the next log line starts a fresh one.
@@ -60,12 +60,13 @@ func Confirm(ctx context.Context, env *Env, question, background string) (bool, 
 	}
 }
 
-// readLine reads up to and without the next '\n' one byte at a time, so
-// that nothing after the line is consumed from r (a later prompt reads it).
+// ReadLine reads up to and without the next '\n' (and a '\r' before it)
+// one byte at a time, so that nothing after the line is consumed from r (a
+// later prompt reads it). A last line without '\n' comes with io.EOF.
 // It returns early with ctx's error when ctx is done; the reading goroutine
 // then stays blocked until r yields, which is harmless because the program
 // is exiting.
-func readLine(ctx context.Context, r io.Reader) (string, error) {
+func ReadLine(ctx context.Context, r io.Reader) (string, error) {
 	type result struct {
 		line string
 		err  error
