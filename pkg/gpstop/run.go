@@ -1,0 +1,322 @@
+package gpstop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gpmgmt/gpmgmt/pkg/app"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/remote"
+)
+
+// stopper carries one run's state.
+type stopper struct {
+	env      *app.Env
+	opts     *Options
+	gphome   string
+	mdd      string
+	port     int
+	pid      int
+	version  cluster.Version
+	flavour  cluster.Flavour
+	cluster  *cluster.Cluster
+	ssh      Executor
+	mode     string
+	coordCap string // "Master" or "Coordinator"
+	coord    string // "master" or "coordinator"
+}
+
+// Run does gpstop's work.
+func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
+	s := &stopper{env: env, opts: opts, mode: opts.Mode}
+	if p := env.Getenv("GP_MGMT_PROCESS_COUNT"); p != "" && opts.Parallel == DefaultParallel {
+		if n, perr := strconv.Atoi(p); perr == nil {
+			opts.Parallel = n
+		}
+	}
+	env.Log.Debug(fmt.Sprintf("Setting level of parallelism to: %d", opts.Parallel))
+	if err := s.prepare(ctx); err != nil {
+		return err
+	}
+	if opts.Restart {
+		// gpstart's operations are not built yet: refuse before anything
+		// is stopped rather than leave the cluster down.
+		return app.Errorf("-r (restart) needs gpstart, which is not implemented yet in this build of gpmgmt; run gpstop, then start the cluster with Greenplum's gpstart")
+	}
+	s.ssh, err = opts.NewExecutor(env.SSHOptions(&opts.CommonOptions, s.gphome))
+	if err != nil {
+		return app.Errorf("ssh: %v", err)
+	}
+	defer func() { err = errors.Join(err, s.ssh.Close()) }()
+
+	if opts.CoordinatorOnly {
+		if !opts.NonInteractive {
+			if err := s.confirm(ctx, "\nContinue with "+s.coord+"-only shutdown"); err != nil {
+				return err
+			}
+		}
+		return s.stopCoordinator(context.WithoutCancel(ctx))
+	}
+	if opts.Reload {
+		return s.reload(ctx)
+	}
+	segs := s.cluster.Segments()
+	if opts.Host != "" {
+		if segs, err = s.hostSegments(); err != nil {
+			return err
+		}
+	} else {
+		segs = gparrayOrder(s.cluster)
+	}
+	if !opts.NonInteractive {
+		s.summarize(ctx, segs)
+		if err := s.confirm(ctx, "\nContinue with "+s.product()+" instance shutdown"); err != nil {
+			return err
+		}
+	}
+	// Greenplum ignores SIGINT while it stops the cluster.
+	wctx := context.WithoutCancel(ctx)
+	if opts.Host == "" {
+		if err := s.stopCoordinator(wctx); err != nil {
+			return err
+		}
+		s.stopStandby(wctx)
+	}
+	failed := s.stopSegments(wctx, segs)
+	if opts.Host != "" {
+		s.recognize(wctx)
+	}
+	if failed {
+		return &app.ExitError{Code: app.ExitFatal} // MPP-15208: gpstop exits 2
+	}
+	return nil
+}
+
+func (s *stopper) product() string { return s.flavour.ProductWord() }
+
+func (s *stopper) confirm(ctx context.Context, q string) error {
+	ok, err := app.Confirm(ctx, s.env, strings.TrimPrefix(q, "\n"), "")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return app.ErrUserAbort
+	}
+	return nil
+}
+
+// prepare is gpstop's _prepare: environment, port, running check, the
+// catalog in utility mode, the local version.
+func (s *stopper) prepare(ctx context.Context) (err error) {
+	log := s.env.Log
+	log.Info("Gathering information and validating the environment...")
+	if s.gphome, err = cluster.GPHome(s.env.Getenv); err != nil {
+		return &app.ExpectedError{Err: err}
+	}
+	if s.version, err = cluster.LocalVersion(ctx, s.env.Exec, s.gphome); err != nil {
+		return app.Errorf("%v (is GPHOME=%s a Greenplum installation?)", err, s.gphome)
+	}
+	s.flavour = s.version.Flavour
+	s.coord = s.flavour.CoordinatorWord()
+	s.coordCap = strings.ToUpper(s.coord[:1]) + s.coord[1:]
+	if s.mdd, err = cluster.CoordinatorDataDir(s.opts.DataDir, s.env.Getenv, s.flavour); err != nil {
+		return &app.ExpectedError{Err: err}
+	}
+	log.Debug(fmt.Sprintf("Obtaining %s's port from %s data directory", s.coord, s.coord))
+	conf, err := cluster.ReadPostgresConf(s.mdd)
+	if err != nil {
+		return app.Errorf("%v (is %s the %s data directory?)", err, s.mdd, s.coord)
+	}
+	if s.port, err = conf.Port(); err != nil {
+		return app.Errorf("%s port: %v", s.coord, err)
+	}
+	log.Debug(fmt.Sprintf("Read from postgresql.conf port=%d", s.port))
+	if err := s.checkRunning(); err != nil {
+		return err
+	}
+	log.Info(fmt.Sprintf("Obtaining %s %s catalog information", s.product(), s.coordCap))
+	log.Info(fmt.Sprintf("Obtaining Segment details from %s...", s.coord))
+	cfg := cluster.ConnConfig{Port: s.port, Flavour: s.flavour, Utility: true}
+	log.Debug(cluster.ConnectMessage(cfg))
+	conn, err := s.env.Connect(ctx, cfg)
+	if err != nil {
+		return app.Errorf("cannot connect to the %s on port %d: %v", s.coord, s.port, err)
+	}
+	defer func() { err = errors.Join(err, conn.Close(ctx)) }()
+	if s.cluster, err = cluster.Load(ctx, conn); err != nil {
+		return &app.ExpectedError{Err: err}
+	}
+	if s.opts.Host != "" {
+		if err := s.checkHostName(); err != nil {
+			return err
+		}
+	}
+	log.Debug("Running Command: $GPHOME/bin/postgres --gp-version")
+	log.Info(fmt.Sprintf("%s Version: '%s'", s.product(), s.version.Raw))
+	return nil
+}
+
+// checkRunning is _check_db_running: no postmaster.pid means the cluster
+// is already stopped (exit 2, Greenplum's message); a pid file whose
+// process is gone is cleared and the stop continues in fast mode.
+func (s *stopper) checkRunning() error {
+	pidFile := filepath.Join(s.mdd, "postmaster.pid")
+	b, err := os.ReadFile(pidFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return app.Errorf("postmaster.pid file does not exist.  is %s instance already stopped?", s.product())
+	}
+	if err != nil {
+		return app.Errorf("read %s: %v", pidFile, err)
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	s.pid, _ = strconv.Atoi(strings.TrimSpace(first))
+	if s.pid > 0 && syscall.Kill(s.pid, 0) == nil {
+		return nil
+	}
+	log := s.env.Log
+	log.Warn(fmt.Sprintf("Have a postmaster.pid file but no %s segment process running", s.coordCap))
+	log.Info("Clearing postmaster.pid file and /tmp lock files")
+	log.Info(fmt.Sprintf("Clearing %s instance lock files", s.coordCap))
+	_ = os.Remove(fmt.Sprintf("/tmp/.s.PGSQL.%d", s.port)) // absent is fine
+	log.Info(fmt.Sprintf("Clearing %s instance pid file", s.coordCap))
+	if err := os.Remove(pidFile); err != nil {
+		return app.Errorf("remove %s: %v", pidFile, err)
+	}
+	log.Info("Setting recovery parameters")
+	s.mode = "fast"
+	log.Info("Commencing forced shutdown")
+	return nil
+}
+
+func (s *stopper) checkHostName() error {
+	for _, h := range s.cluster.AllHosts() {
+		if h == s.opts.Host {
+			return nil
+		}
+	}
+	s.env.Log.Error(fmt.Sprintf("host '%s' is not found in gp_segment_configuration", s.opts.Host))
+	s.env.Log.Error(fmt.Sprintf("hosts in cluster config: %s", pyList(s.cluster.AllHosts())))
+	return &app.ExitError{Code: app.ExitFailures}
+}
+
+func pyList(items []string) string {
+	q := make([]string, len(items))
+	for i, it := range items {
+		q[i] = "'" + it + "'"
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// gparrayOrder is GpArray.getSegDbList's order: by content, the acting
+// primary first, then its mirror.
+func gparrayOrder(c *cluster.Cluster) []cluster.Segment {
+	var out []cluster.Segment
+	for _, p := range c.Pairs() {
+		if p.Primary != nil {
+			out = append(out, *p.Primary)
+		}
+		if p.Mirror != nil {
+			out = append(out, *p.Mirror)
+		}
+	}
+	return out
+}
+
+// hostSegments is _filter_segments_for_single_host_stop, with its checks.
+func (s *stopper) hostSegments() ([]cluster.Segment, error) {
+	h := s.opts.Host
+	if co := s.cluster.Coordinator(); co.Hostname == h {
+		return nil, app.Errorf("Specified host '%s' has the %s or standby %s on it. This node can only be stopped as part of a full-cluster gpstop, without '--host'.", h, s.coord, s.coord)
+	}
+	if sb, ok := s.cluster.Standby(); ok && sb.Hostname == h {
+		return nil, app.Errorf("Specified host '%s' has the %s or standby %s on it. This node can only be stopped as part of a full-cluster gpstop, without '--host'.", h, s.coord, s.coord)
+	}
+	if !s.cluster.HasMirrors() {
+		return nil, app.Errorf("Cannot perform host-specific gpstop on a cluster without segment mirroring.")
+	}
+	var up []cluster.Segment
+	for _, g := range gparrayOrder(s.cluster) {
+		if g.Hostname == h && g.IsUp() {
+			up = append(up, g)
+		}
+	}
+	seen := map[int]cluster.Segment{}
+	for _, g := range up {
+		if o, ok := seen[g.ContentID]; ok {
+			p, m := o, g
+			if g.IsPrimary() {
+				p, m = g, o
+			}
+			return nil, app.Errorf("Segment host '%s' has both of corresponding primary '%s' and mirror '%s'. Aborting.", h, p, m)
+		}
+		seen[g.ContentID] = g
+	}
+	for _, g := range up {
+		if !g.IsSynced() {
+			return nil, app.Errorf("Segment '%s' not synchronized. Aborting.", g)
+		}
+	}
+	return up, nil
+}
+
+// summarize is _summarize_actions, printed before the prompt.
+func (s *stopper) summarize(ctx context.Context, segs []cluster.Segment) {
+	log := s.env.Log
+	dash := strings.Repeat("-", 44)
+	log.Info(dash)
+	log.Info(s.coordCap + " instance parameters")
+	log.Info(dash)
+	_, hasStandby := s.cluster.Standby()
+	standby := "Off"
+	if hasStandby && !s.opts.NoStandby {
+		standby = "On"
+	}
+	t := newTable()
+	t.Add(s.coordCap+" "+s.product()+" instance process active PID", fmt.Sprintf("= %d", s.pid))
+	t.Add("Database", "= "+cluster.DefaultDatabase)
+	t.Add(s.coordCap+" port", fmt.Sprintf("= %d", s.port))
+	t.Add(s.coordCap+" directory", "= "+s.mdd)
+	t.Add("Shutdown mode", "= "+s.mode)
+	t.Add("Timeout", fmt.Sprintf("= %d", s.opts.Timeout))
+	t.Add("Shutdown "+s.coordCap+" standby host", "= "+standby)
+	t.Log(ctx, log)
+	log.Info(dash)
+	log.Info("Segment instances that will be shutdown:")
+	log.Info(dash)
+	t = newTable()
+	t.Add("Host", "Datadir", "Port", "Status")
+	for _, g := range segs {
+		t.Add(g.Hostname, g.DataDir, strconv.Itoa(g.Port), g.Status.String())
+	}
+	t.Log(ctx, log)
+}
+
+// exec runs one command on host: locally for the coordinator's host,
+// over SSH otherwise.
+func (s *stopper) exec(ctx context.Context, c remote.Command) remote.Result {
+	if c.Host == s.cluster.Coordinator().Hostname {
+		return s.env.Exec.Exec(ctx, c)
+	}
+	return s.ssh.Exec(ctx, c)
+}
+
+// recognize is gpstop --host's last step: a dispatch connection, so the
+// coordinator notices the stopped segments; failures are only logged.
+func (s *stopper) recognize(ctx context.Context) {
+	s.env.Log.Info("Recognizing new cluster state...")
+	conn, err := s.env.Connect(ctx, cluster.ConnConfig{Port: s.port, Flavour: s.flavour})
+	if err == nil {
+		err = cluster.RequestFTSProbe(ctx, conn)
+		err = errors.Join(err, conn.Close(ctx))
+	}
+	if err != nil {
+		s.env.Log.Debug("query trying to start a transaction failed: " + err.Error())
+	}
+}
