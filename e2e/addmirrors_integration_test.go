@@ -30,7 +30,7 @@ type mirrorless struct {
 	hidden     []string
 }
 
-func newMirrorless(t *testing.T) mirrorless {
+func newMirrorless(t testing.TB) mirrorless {
 	t.Helper()
 	slot := testbed.AcquireSlot(t)
 	d := mirrorless{dir: filepath.Join(t.TempDir(), "cluster"), hosts: slot.Hosts[:2], portBase: slot.PortBase}
@@ -49,7 +49,7 @@ func newMirrorless(t *testing.T) mirrorless {
 
 // removeMirrors stops every instance under DIR/mirrors and DIR/<host>/mirror
 // and removes those directories.
-func (d mirrorless) removeMirrors(t *testing.T) {
+func (d mirrorless) removeMirrors(t testing.TB) {
 	var roots []string
 	roots = append(roots, filepath.Join(d.dir, "mirrors"))
 	for _, h := range d.hosts {
@@ -73,7 +73,7 @@ func (d mirrorless) removeMirrors(t *testing.T) {
 }
 
 // tool runs a built tool blind, with stdin, and returns its exit code and output.
-func (d mirrorless) tool(t *testing.T, stdin, name string, args ...string) (int, string) {
+func (d mirrorless) tool(t testing.TB, stdin, name string, args ...string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
@@ -94,7 +94,7 @@ func (d mirrorless) tool(t *testing.T, stdin, name string, args ...string) (int,
 	return 0, ""
 }
 
-func connect(t *testing.T, host string, port int, utility bool) cluster.Conn {
+func connect(t testing.TB, host string, port int, utility bool) cluster.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
@@ -194,7 +194,7 @@ func (d mirrorless) checkMirrored(t *testing.T, want map[int]string) {
 }
 
 // slots returns, by content, the replication slots on each primary.
-func (d mirrorless) slots(t *testing.T) map[int][]string {
+func (d mirrorless) slots(t testing.TB) map[int][]string {
 	t.Helper()
 	out := map[int][]string{}
 	for c, h := range d.hosts {

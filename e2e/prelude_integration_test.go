@@ -81,7 +81,7 @@ func newDemo(t *testing.T) demo {
 }
 
 // run runs a built tool and fails t unless it exits 0.
-func run(t *testing.T, tool string, args ...string) {
+func run(t testing.TB, tool string, args ...string) {
 	t.Helper()
 	args = append(args, "-l", t.TempDir())
 	if out, err := exec.Command(filepath.Join(toolsDir, tool), args...).CombinedOutput(); err != nil {

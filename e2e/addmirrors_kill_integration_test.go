@@ -1,0 +1,348 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gpmgmt/gpmgmt/internal/testbed"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+)
+
+// killRows is how many rows of about 1 kB TestAddMirrorsCopyKilled writes
+// on content 1's primary: about 400 MB of heap, so that its copy lasts a
+// few seconds.
+const killRows = 350_000
+
+// killAfter is how much of the copy must be on disk before it is killed:
+// about a quarter.
+const killAfter = 96 << 20
+
+// TestAddMirrorsCopyKilled: content 1's pg_basebackup is killed with
+// SIGKILL midway, on its host, while gpaddmirrors runs. gpaddmirrors exits
+// 1; content 0's mirror is added; content 1 leaves no catalog row, no slot
+// on its primary, no process and no directory (this run created it and the
+// copy did not finish). The same command then completes, and the catalog
+// is true to what runs.
+func TestAddMirrorsCopyKilled(t *testing.T) {
+	d := newMirrorless(t)
+	big := d.fillContent(t, 1, killRows)
+
+	var lines []string
+	targets := map[int]string{}
+	for c := range d.hosts {
+		host := d.hosts[(c+1)%2]
+		dir := filepath.Join(d.dir, host, "mirror")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		targets[c] = filepath.Join(dir, fmt.Sprintf("gpseg%d", c))
+		lines = append(lines, fmt.Sprintf("%d|%s|%d|%s", c, host, d.portBase+60+c, targets[c]))
+	}
+	file := filepath.Join(t.TempDir(), "mirrors")
+	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := targets[1]
+	// Content 1's copy: the real pg_basebackup under the compat shim (the
+	// shim is "/bin/sh .../pg_basebackup"), and the WAL-streaming child it
+	// forks, which shares its command line. Both are killed, as
+	// "pkill -9 -f" would: the main process alone leaves the child holding
+	// the copy's SSH session open (see the report of issue 5).
+	copyPattern := `^[^ ]*/pg_basebackup .*-D ` + regexp.QuoteMeta(target) + `( |$)`
+
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := d.command(t, ctx, "gpaddmirrors", "-a", "-i", file)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	// Poll every 20 ms, for 60 s at most, for the copy to have written
+	// killAfter bytes, then kill it.
+	var (
+		killedAt   time.Duration
+		killedSize int64
+		killed     []int
+		exitErr    error
+		done       bool
+	)
+	for deadline := time.Now().Add(time.Minute); killed == nil; time.Sleep(20 * time.Millisecond) {
+		select {
+		case exitErr = <-exited:
+			t.Fatalf("gpaddmirrors exited (%v) before content 1's copy was killed\n%s", exitErr, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("content 1's copy never reached %d bytes within 60 s\n%s", killAfter, out.String())
+		}
+		pids := pgrep(t, copyPattern)
+		if len(pids) == 0 {
+			continue
+		}
+		size := dirSize(target)
+		if size < killAfter {
+			continue
+		}
+		killedAt, killedSize = time.Since(start), size
+		for _, pid := range pids {
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+				t.Fatalf("kill -9 %d: %v", pid, err)
+			}
+		}
+		killed = pids
+	}
+	select {
+	case exitErr = <-exited:
+		done = true
+	case <-time.After(90 * time.Second):
+	}
+	if !done {
+		cancel()
+		<-exited
+		t.Fatalf("gpaddmirrors still runs 90 s after the copy was killed\n%s", out.String())
+	}
+	firstRun := time.Since(start)
+	t.Logf("content 1's primary holds %d MB (%d rows); its copy was killed (kill -9 of pids %v) %.2f s after gpaddmirrors started, with %.1f MB on disk; gpaddmirrors took %.2f s",
+		big>>20, killRows, killed, killedAt.Seconds(), float64(killedSize)/(1<<20), firstRun.Seconds())
+	var exit *exec.ExitError
+	if killedSize >= big {
+		t.Errorf("the copy had %d of %d bytes when it was killed: not midway", killedSize, big)
+	}
+	if !errors.As(exitErr, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("gpaddmirrors with content 1's copy killed: %v, want exit 1\n%s", exitErr, out.String())
+	}
+	wantInOrder(t, out.String(),
+		`^\[WARNING\]:-content 1 mirror \(dbid \d+\) on .*: copy primaries with pg_basebackup failed`,
+		`^\[INFO\]:-Successfully ran pg_basebackup for dbid: \d+$`,
+		`^\[INFO\]:-content 0 mirror \(dbid \d+\) on .* streams from its primary$`,
+		`^\[INFO\]:-Cleaning up content 1 mirror .* after its failure at "copy primaries with pg_basebackup"$`,
+		`^\[INFO\]:-Updating configuration for mirrors$`,
+		`^\[INFO\]:-Mirror dbid \d+ content 0 .*: added \(copied, streaming, registered\)$`,
+		`^\[WARNING\]:-Mirror dbid \d+ content 1 .*: failed at "copy primaries with pg_basebackup"`,
+		`^\[INFO\]:-1 of 2 mirror\(s\) added$`,
+		`^\[ERROR\]:-gpaddmirrors failed\. Please check the output for more details\.$`,
+	)
+	if strings.Contains(out.String(), "Cleanup of content 1") {
+		t.Errorf("content 1's cleanup reported itself incomplete:\n%s", out.String())
+	}
+
+	// Content 0: registered and up. Content 1: no row.
+	m0 := d.waitMirrorUp(t, 0)
+	if m0.DataDir != targets[0] {
+		t.Errorf("content 0's mirror row names %s, want %s", m0.DataDir, targets[0])
+	}
+	if got := d.mirrorContents(t); fmt.Sprint(got) != "[0]" {
+		t.Errorf("mirror rows for contents %v, want [0] only", got)
+	}
+	// Content 1's primary: no slot left. Content 0's: its mirror's, in use.
+	slots := d.slots(t)
+	if len(slots[1]) != 0 {
+		t.Errorf("content 1's primary keeps slots %v, want none", slots[1])
+	}
+	if strings.Join(slots[0], ",") != "internal_wal_replication_slot:true" {
+		t.Errorf("content 0's primary has slots %v, want its mirror's active slot only", slots[0])
+	}
+	// Content 1's target: no process (copy or postmaster), no directory, no
+	// pid file of the copy.
+	if pids := pgrep(t, regexp.QuoteMeta(target)); len(pids) != 0 {
+		t.Errorf("processes still name %s: %v", target, pids)
+	}
+	if _, err := os.Stat(target); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("content 1's mirror directory %s: %v, want absent (created by this run, copy unfinished)", target, err)
+	}
+	pidFile := filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".pg_basebackup.pid")
+	if _, err := os.Stat(pidFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the copy's pid file %s: %v, want absent", pidFile, err)
+	}
+
+	// The same command again.
+	rerun := time.Now()
+	code, rout := d.tool(t, "", "gpaddmirrors", "-a", "-i", file)
+	t.Logf("rerun: exit %d in %.2f s", code, time.Since(rerun).Seconds())
+	if code != 0 {
+		t.Fatalf("rerun: exit %d\n%s", code, rout)
+	}
+	wantInOrder(t, rout,
+		`^\[INFO\]:-1 of 2 contents already have a mirror`,
+		`^\[INFO\]:-1 segment\(s\) to add$`,
+		`^\[INFO\]:-Successfully ran pg_basebackup for dbid: \d+$`,
+		`^\[INFO\]:-Mirror dbid \d+ content 1 .*: added \(copied, streaming, registered\)$`,
+		`^\[INFO\]:-1 of 1 mirror\(s\) added$`,
+	)
+	d.checkMirrored(t, nil)
+	d.checkTrueToDisk(t)
+}
+
+// command is the blind command for a built tool, with the cluster's
+// environment, for tests that run it in the background.
+func (d mirrorless) command(t *testing.T, ctx context.Context, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := testbed.Blind(t, exec.CommandContext(ctx, filepath.Join(toolsDir, name), append(args, "-l", t.TempDir())...), d.hidden...)
+	cmd.Env = append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+d.coord, "MASTER_DATA_DIRECTORY=")
+	cmd.WaitDelay = 10 * time.Second
+	return cmd
+}
+
+// fillContent writes about rows kB into a new table on content c's primary
+// (a utility session) and returns the size of its database in bytes.
+// Rows of 1000 characters stay under the TOAST threshold: no compression.
+func (d mirrorless) fillContent(t testing.TB, c, rows int) int64 {
+	t.Helper()
+	conn := connect(t, d.hosts[c], d.primaryPort(c), true)
+	for _, sql := range []string{
+		"CREATE TABLE public.big (i int, pad text)",
+		"INSERT INTO public.big SELECT i, repeat('x', 1000) FROM generate_series(1, " + strconv.Itoa(rows) + ") AS i",
+	} {
+		if _, err := conn.Exec(t.Context(), sql); err != nil {
+			t.Fatalf("%s on content %d: %v", sql, c, err)
+		}
+	}
+	var size int64
+	if err := conn.QueryRow(t.Context(), "SELECT pg_database_size(current_database())").Scan(&size); err != nil {
+		t.Fatal(err)
+	}
+	return size
+}
+
+// mirrorContents returns the contents that have a mirror row, in order.
+func (d mirrorless) mirrorContents(t testing.TB) []int {
+	t.Helper()
+	var out []int
+	for _, s := range d.segments(t) {
+		if s.IsSegment() && s.PreferredRole == cluster.RoleMirror {
+			out = append(out, s.ContentID)
+		}
+	}
+	return out
+}
+
+func (d mirrorless) segments(t testing.TB) []cluster.Segment {
+	t.Helper()
+	segs, err := cluster.LoadSegments(t.Context(), connect(t, "", d.portBase, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return segs
+}
+
+// waitMirrorUp waits (10 s at most) for content c's mirror row to be up,
+// as the FTS probe gpaddmirrors triggers makes it, and returns it.
+func (d mirrorless) waitMirrorUp(t testing.TB, c int) cluster.Segment {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var row *cluster.Segment
+		for _, s := range d.segments(t) {
+			if s.ContentID == c && s.PreferredRole == cluster.RoleMirror {
+				row = &s
+			}
+		}
+		if row != nil && row.Role == cluster.RoleMirror && row.Status == cluster.StatusUp {
+			return *row
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("content %d's mirror row %v: not up within 10 s", c, row)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkTrueToDisk checks that every segment row names a data directory
+// whose postmaster runs, on the row's port, and that no other instance
+// runs in the mirror directories.
+func (d mirrorless) checkTrueToDisk(t testing.TB) {
+	t.Helper()
+	rows := map[string]bool{}
+	for _, s := range d.segments(t) {
+		if !s.IsSegment() {
+			continue
+		}
+		rows[s.DataDir] = true
+		b, err := os.ReadFile(filepath.Join(s.DataDir, "postmaster.pid"))
+		if err != nil {
+			t.Errorf("row %s: %v", s, err)
+			continue
+		}
+		// postmaster.pid: pid, data directory, start time, port, ...
+		f := strings.Split(string(b), "\n")
+		if len(f) < 4 {
+			t.Errorf("row %s: short postmaster.pid %q", s, b)
+			continue
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(f[0]))
+		if pid <= 0 || syscall.Kill(pid, 0) != nil {
+			t.Errorf("row %s: postmaster pid %q does not run", s, f[0])
+		}
+		if f[1] != s.DataDir || strings.TrimSpace(f[3]) != strconv.Itoa(s.Port) {
+			t.Errorf("row %s: postmaster.pid names %s port %s", s, f[1], f[3])
+		}
+	}
+	for _, h := range d.hosts {
+		dirs, _ := filepath.Glob(filepath.Join(d.dir, h, "mirror", "*"))
+		for _, dir := range dirs {
+			if !rows[dir] {
+				t.Errorf("%s is in no catalog row", dir)
+			}
+		}
+	}
+}
+
+// pgrep returns the pids whose full command line matches the extended
+// regular expression pattern (pgrep -f), this test's own excepted.
+func pgrep(t testing.TB, pattern string) []int {
+	t.Helper()
+	out, err := exec.Command("pgrep", "-f", "--", pattern).Output()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 1 {
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("pgrep -f %s: %v", pattern, err)
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(out)) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatalf("pgrep: %q", f)
+		}
+		if pid != os.Getpid() {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// dirSize is the total size of the regular files under dir; files that
+// vanish while it walks are skipped.
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
+		if err != nil || !e.Type().IsRegular() {
+			return nil
+		}
+		if fi, err := e.Info(); err == nil {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
+}
