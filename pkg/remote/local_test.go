@@ -5,8 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -140,6 +142,41 @@ func TestStopLocal(t *testing.T) {
 			}
 		})
 	}
+
+	// The leader killed alone (as the OOM killer kills pg_basebackup) leaves
+	// its child in the group, still running: Stop stops the group.
+	t.Run("leader killed, child left", func(t *testing.T) {
+		childFile := filepath.Join(dir, "child.pid")
+		done := make(chan Result, 1)
+		go func() {
+			done <- LocalExecutor{}.Exec(t.Context(), Command{
+				Script: `sh -c 'echo $$ > "$1"; exec sleep 60' child "$1" & wait`, Args: []string{childFile}, PIDFile: pidFile})
+		}()
+		waitFile(t, pidFile)
+		waitFile(t, childFile)
+		leader, child := readPID(t, pidFile), readPID(t, childFile)
+		if err := syscall.Kill(leader, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		if err := syscall.Kill(child, 0); err != nil {
+			t.Fatalf("the child should outlive its leader here: %v", err)
+		}
+		if err := StopGrace(t.Context(), LocalExecutor{}, "mdw", pidFile, 500*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(3 * time.Second)
+		for syscall.Kill(child, 0) == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("child %d still running after Stop", child)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+			t.Fatalf("pid file left behind: %v", err)
+		}
+	})
+
 	// nothing to stop
 	if err := Stop(t.Context(), LocalExecutor{}, "mdw", pidFile); err != nil {
 		t.Fatalf("missing pid file: %v", err)
@@ -161,4 +198,18 @@ func waitFile(t *testing.T, p string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("%s never appeared", p)
+}
+
+// readPID reads the pid on the first line of path.
+func readPID(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return pid
 }

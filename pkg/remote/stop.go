@@ -14,35 +14,53 @@ const DefaultStopGrace = 10 * time.Second
 // SIGKILL after $2 seconds. It signals the process group the pid leads
 // (the shell of a PIDFile command leads one under sshd and LocalExecutor,
 // so a script's background jobs and a program's children go too), or the
-// pid alone if it leads none. If the process started more than 2 seconds
+// pid alone if it leads none. When the pid is gone but its process group
+// still has members (a program killed alone, its children left), the group
+// is stopped. If the process started more than 2 seconds
 // after the pid file was written (where ps -o etimes works), the pid was
 // reused by another program and nothing is signalled (exit 3). The pid file
 // is removed once its process is gone. Exit 0: stopped, or nothing to stop.
 // $2 is the grace period in tenths of a second.
 const stopScript = `set -u
 f=$1 grace=$2
+# alive T: the process T, or the process group -T, has a member that is not
+# a zombie (an orphan's zombie may never be reaped where pid 1 does not).
+alive() {
+	case $1 in
+	-*) ps -e -o pgid= -o stat= | awk -v g="${1#-}" '$1 == g && $2 !~ /^Z/ { n++ } END { exit n == 0 }' ;;
+	*) s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; case $s in Z*) return 1 ;; esac ;;
+	esac
+}
 [ -e "$f" ] || { echo "no pid file $f: nothing to stop"; exit 0; }
 pid=$(sed -n 1p "$f" | tr -d ' \r')
 case $pid in
 ''|*[!0-9]*) echo "pid file $f holds no pid: '$pid'" >&2; exit 2 ;;
 esac
-if ! kill -0 "$pid" 2>/dev/null; then
+if alive "$pid"; then
+	et=$(ps -o etimes= -p "$pid" 2>/dev/null | tr -d ' ')
+	mt=$(stat -c %Y "$f" 2>/dev/null || stat -f %m "$f" 2>/dev/null)
+	now=$(date +%s)
+	case $et$mt in
+	''|*[!0-9]*) ;;
+	*) if [ $((now - et)) -gt $((mt + 2)) ]; then
+		echo "pid $pid started after $f was written: the pid was reused, not signalling it" >&2; exit 3
+	   fi ;;
+	esac
+	target=$pid
+	[ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ] && target=-$pid
+elif alive "-$pid"; then
+	# The leader is gone but its process group lives on: a pg_basebackup
+	# killed alone leaves its WAL streamer, which still writes the target.
+	# No new process can get this pid while the group exists, so the
+	# members are the command's own.
+	echo "pid $pid from $f is gone but its process group is not: stopping the group"
+	target=-$pid
+else
 	echo "pid $pid from $f is not running"; rm -f "$f"; exit 0
 fi
-et=$(ps -o etimes= -p "$pid" 2>/dev/null | tr -d ' ')
-mt=$(stat -c %Y "$f" 2>/dev/null || stat -f %m "$f" 2>/dev/null)
-now=$(date +%s)
-case $et$mt in
-''|*[!0-9]*) ;;
-*) if [ $((now - et)) -gt $((mt + 2)) ]; then
-	echo "pid $pid started after $f was written: the pid was reused, not signalling it" >&2; exit 3
-   fi ;;
-esac
-target=$pid
-[ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ] && target=-$pid
 kill -s TERM -- "$target" 2>/dev/null
 i=0
-while kill -0 "$pid" 2>/dev/null; do
+while alive "$target"; do
 	if [ "$i" -ge "$grace" ]; then
 		kill -s KILL -- "$target" 2>/dev/null
 		echo "pid $pid did not stop within the grace period: killed"
@@ -52,7 +70,7 @@ while kill -0 "$pid" 2>/dev/null; do
 	sleep 0.1
 	i=$((i + 1))
 done
-if kill -0 "$pid" 2>/dev/null; then echo "pid $pid is still running" >&2; exit 1; fi
+if alive "$target"; then echo "pid $pid (or its process group) is still running" >&2; exit 1; fi
 rm -f "$f"
 echo "stopped pid $pid"
 `
@@ -65,7 +83,8 @@ func Stop(ctx context.Context, ex Executor, host, pidFile string) error {
 
 // StopGrace reads the pid from pidFile on host and sends SIGTERM to it (to its
 // process group when it leads one, as a PIDFile command does), then SIGKILL
-// if it still runs after grace. It works through ex with an ordinary
+// if it still runs after grace; a group whose leader is gone but whose
+// members remain is stopped too. It works through ex with an ordinary
 // command, never relying on SSH signals, which older sshd ignores. A missing
 // pid file, or a pid no longer running, means there is nothing to stop: nil.
 // A pid that was reused by a process started after the pid file was written
