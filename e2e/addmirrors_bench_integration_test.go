@@ -53,7 +53,7 @@ const pgBin = "/usr/lib/postgresql/15/bin"
 // root, pass the variables through scripts/as-gpadmin.sh, which clears
 // the environment:
 //
-//	scripts/as-gpadmin.sh env GPMGMT_BENCH_MB=200 make --no-print-directory bench-local
+//	GPMGMT_BENCH_MB=200 make bench
 func BenchmarkAddMirrors(b *testing.B) {
 	mb, rounds := envInt(b, "GPMGMT_BENCH_MB", 1024), envInt(b, "GPMGMT_BENCH_ROUNDS", 3)
 	d := newMirrorless(b)

@@ -49,5 +49,5 @@ exec runuser -u "$user" -- env -i \
 	GOPATH="$home/go" GOCACHE="$home/.cache/go-build" \
 	GOFLAGS="-modcacherw -buildvcs=false" GOTOOLCHAIN=local \
 	GOPROXY="$(go env GOPROXY)" GOSUMDB="$(go env GOSUMDB)" \
-	CI="${CI:-}" \
+	CI="${CI:-}" GPMGMT_BENCH_MB="${GPMGMT_BENCH_MB:-}" GPMGMT_BENCH_ROUNDS="${GPMGMT_BENCH_ROUNDS:-}" \
 	bash -c 'cd "$1" && shift && exec "$@"' as-gpadmin "$dir" "$@"
