@@ -49,9 +49,8 @@ const pgBin = "/usr/lib/postgresql/15/bin"
 // is read from the page cache (the data was just written); dirty pages are
 // synced before each copy.
 //
-// It runs only under make bench (-run '^$' -bench ... -benchtime 1x); as
-// root, pass the variables through scripts/as-gpadmin.sh, which clears
-// the environment:
+// It runs only under make bench (-run '^$' -bench ... -benchtime 1x);
+// scripts/as-gpadmin.sh passes both variables through, e.g.:
 //
 //	GPMGMT_BENCH_MB=200 make bench
 func BenchmarkAddMirrors(b *testing.B) {
