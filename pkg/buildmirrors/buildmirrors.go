@@ -59,6 +59,7 @@ const (
 	stepCount               = 10 // len(Steps(...))
 	DefaultStreamTimeout    = 3 * time.Minute
 	DefaultProgressInterval = 10 * time.Second
+	DefaultStallTimeout     = 10 * time.Minute
 	catalogTimeout          = 2 * time.Minute
 	cleanupTimeout          = 5 * time.Minute
 	connectTimeout          = 15 * time.Second
@@ -78,6 +79,9 @@ type Options struct {
 	DryRun             bool   // run the read-only checks, print the steps
 	StreamTimeout      time.Duration
 	ProgressInterval   time.Duration
+	// StallTimeout stops a copy that has said nothing for this long (0:
+	// DefaultStallTimeout).
+	StallTimeout time.Duration
 	// Terminal, when set, is the terminal the live bar of each copy is
 	// drawn on; nil gives one log line per copy every ProgressInterval.
 	Terminal *os.File
@@ -182,6 +186,9 @@ func Run(ctx context.Context, env Env, opts Options, mirrors []Mirror) (Report, 
 	if opts.ProgressInterval <= 0 {
 		opts.ProgressInterval = DefaultProgressInterval
 	}
+	if opts.StallTimeout <= 0 {
+		opts.StallTimeout = DefaultStallTimeout
+	}
 	opts.BatchSize, opts.SegmentBatchSize = max(opts.BatchSize, 1), max(opts.SegmentBatchSize, 1)
 	if env.Now == nil {
 		env.Now = time.Now
@@ -237,7 +244,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // runEach runs one command per mirror index (cmd returns ok=false to skip
 // that mirror), at most BatchSize hosts at a time and SegmentBatchSize
 // mirrors per host, and returns the results by mirror index.
-func (r *run) runEach(ctx context.Context, idx []int, cmd func(i int) (remote.Command, bool)) map[int]remote.Result {
+func (r *run) runEach(ctx context.Context, idx []int, cmd func(i int) (remote.Command, bool), done func(i int)) map[int]remote.Result {
 	byHost := map[string][]int{}
 	var hosts []string
 	cmds := map[int]remote.Command{}
@@ -268,6 +275,9 @@ func (r *run) runEach(ctx context.Context, idx []int, cmd func(i int) (remote.Co
 						out = remote.Result{Command: cmds[i], ExitCode: -1, Err: fmt.Errorf("not started: %w", err)}
 					} else {
 						out = r.env.Exec.Exec(ctx, cmds[i])
+					}
+					if done != nil {
+						done(i)
 					}
 					mu.Lock()
 					res[i] = out

@@ -2,12 +2,14 @@ package buildmirrors_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -334,5 +336,55 @@ func TestParseProgress(t *testing.T) {
 	d, tot, ok := buildmirrors.ParseProgress("   12345/67890 kB (18%), 0/1 tablespace (/data/mirror/gpseg0/base/1)")
 	if !ok || d != 12345 || tot != 67890 {
 		t.Errorf("got %d %d %t", d, tot, ok)
+	}
+}
+
+// stuckCopy is the hosts of fakeHosts, except that content 1's copy says
+// one line and then hangs until the stop by pid file comes, as a copy does
+// whose WAL streamer outlived it and holds the session open.
+type stuckCopy struct {
+	*remotetest.Fake
+	stopped chan struct{}
+	once    sync.Once
+}
+
+func (s *stuckCopy) Exec(ctx context.Context, c remote.Command) remote.Result {
+	switch {
+	case c.Host == "sdw1" && strings.HasPrefix(c.Label, "pg_basebackup"):
+		c.OnLine(remote.Line{Stream: remote.Stderr, Text: "pg_basebackup: initiating base backup, waiting for checkpoint to complete"})
+		select {
+		case <-s.stopped:
+			return remote.Result{Command: c, ExitCode: -1, Err: errors.New("signal: terminated")}
+		case <-time.After(10 * time.Second):
+			return remote.Result{Command: c, ExitCode: 0}
+		}
+	case strings.HasPrefix(c.Label, "stop pid in") && slices.Contains(c.Args, filepath.Join("/data/mirror", ".gpseg1.pg_basebackup.pid")):
+		s.once.Do(func() { close(s.stopped) })
+	}
+	return s.Fake.Exec(ctx, c)
+}
+
+// TestStalledCopyIsStopped: a copy that says nothing for StallTimeout is
+// stopped by its pid file and fails like any other; the other mirror is
+// added.
+func TestStalledCopyIsStopped(t *testing.T) {
+	ex := &stuckCopy{Fake: fakeHosts(nil, nil), stopped: make(chan struct{})}
+	o := opts(false)
+	o.StallTimeout = 100 * time.Millisecond
+	start := time.Now()
+	rep, err := buildmirrors.Run(t.Context(), env(ex, fakeDB(true)), o, mirrors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 8*time.Second {
+		t.Errorf("took %s: the stalled copy was not stopped", took)
+	}
+	got := []string{}
+	for _, o := range rep.Outcomes {
+		got = append(got, fmt.Sprintf("dbid %d ok=%t step=%q", o.Mirror.Target.DBID, o.OK(), o.FailedStep))
+	}
+	want := []string{`dbid 4 ok=true step=""`, `dbid 5 ok=false step="copy primaries with pg_basebackup"`}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("outcomes (-want +got):\n%s", d)
 	}
 }

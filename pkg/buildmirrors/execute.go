@@ -64,8 +64,9 @@ func (r *run) execute(ctx context.Context, steps []Step) (Report, error) {
 		}
 	}
 	prog := newProgress(r, s)
-	stopProgress := prog.start(ctx)
-	copyRes := r.runStep(ctx, s, prog.onLine)
+	stopProgress, stopWatch := prog.start(ctx), prog.watchStalls(ctx)
+	copyRes := r.runStep(ctx, s, prog)
+	stopWatch()
 	stopProgress()
 	for i, res := range copyRes {
 		if res.OK() {
@@ -109,19 +110,24 @@ func (r *run) execute(ctx context.Context, steps []Step) (Report, error) {
 }
 
 // runStep runs a per-mirror step for the mirrors still alive and records
-// failures; it returns the results by mirror index.
-func (r *run) runStep(ctx context.Context, s Step, onLine func(i int) func(remote.Line)) map[int]remote.Result {
+// failures; it returns the results by mirror index. prog, when not nil,
+// follows each command's output and end.
+func (r *run) runStep(ctx context.Context, s Step, prog *progress) map[int]remote.Result {
+	var done func(int)
+	if prog != nil {
+		done = prog.finish
+	}
 	res := r.runEach(ctx, r.alive(), func(i int) (remote.Command, bool) {
 		k, ok := s.ByMirror[i]
 		if !ok {
 			return remote.Command{}, false
 		}
 		c := s.Commands[k]
-		if onLine != nil {
-			c.OnLine = onLine(i)
+		if prog != nil {
+			c.OnLine = prog.onLine(i)
 		}
 		return c, true
-	})
+	}, done)
 	for i, rs := range res {
 		if err := resultErr(rs); err != nil {
 			r.fail(i, s.Name, err)

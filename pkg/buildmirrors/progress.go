@@ -36,7 +36,10 @@ type copyState struct {
 	label       string
 	done, total int64
 	start       time.Time
+	last        time.Time // when the copy last said anything
+	spoke       bool      // it has said something: it runs
 	finished    bool
+	stalled     bool // the watchdog stopped it
 	bar         *mpb.Bar
 }
 
@@ -53,7 +56,8 @@ func newProgress(r *run, s Step) *progress {
 	p := &progress{r: r, copies: map[int]*copyState{}}
 	for i := range s.ByMirror {
 		m := r.ms[i]
-		p.copies[i] = &copyState{label: fmt.Sprintf("dbid %d %s:%s", m.Target.DBID, m.Target.Hostname, m.Target.DataDir), start: r.env.Now()}
+		now := r.env.Now()
+		p.copies[i] = &copyState{label: fmt.Sprintf("dbid %d %s:%s", m.Target.DBID, m.Target.Hostname, m.Target.DataDir), start: now, last: now}
 	}
 	return p
 }
@@ -61,6 +65,11 @@ func newProgress(r *run, s Step) *progress {
 // onLine returns mirror i's line handler.
 func (p *progress) onLine(i int) func(remote.Line) {
 	return func(l remote.Line) {
+		p.mu.Lock()
+		if c := p.copies[i]; c != nil {
+			c.last, c.spoke = p.r.env.Now(), true
+		}
+		p.mu.Unlock()
 		if d, t, ok := ParseProgress(l.Text); ok {
 			p.mu.Lock()
 			c := p.copies[i]
@@ -175,4 +184,67 @@ func sortedKeys(m map[int]*copyState) []int {
 		}
 	}
 	return ks
+}
+
+// watchStalls stops, by its pid file, every copy that has said nothing for
+// opts.StallTimeout: pg_basebackup reports progress every second while
+// data flows, so silence means a stuck copy (for instance one whose WAL
+// streamer outlived it and holds the session open), which would otherwise
+// hold the whole run. The stopped copy fails and is cleaned up like any
+// other. The returned function ends the watch.
+func (p *progress) watchStalls(ctx context.Context) func() {
+	limit := p.r.opts.StallTimeout
+	if limit <= 0 || len(p.copies) == 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(min(limit/4, 10*time.Second))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				for _, i := range p.stalled(limit) {
+					m := p.r.ms[i]
+					p.r.env.Log.Warn(fmt.Sprintf("pg_basebackup for %s said nothing for %s: stopping it", m.Label(), limit))
+					if err := remote.Stop(ctx, p.r.env.Exec, m.Target.Hostname, PIDFile(m)); err != nil {
+						p.r.env.Log.Warn(fmt.Sprintf("stop the stalled pg_basebackup of %s: %v", m.Label(), err))
+					}
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// finish records that copy i's command has returned.
+func (p *progress) finish(i int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c := p.copies[i]; c != nil {
+		c.finished = true
+	}
+}
+
+// stalled marks and returns the running copies silent for longer than
+// limit. Only a copy that has said something counts as running (copies
+// waiting for their turn under -b have said nothing yet); pg_basebackup
+// --verbose speaks at once.
+func (p *progress) stalled(limit time.Duration) []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []int
+	now := p.r.env.Now()
+	for _, i := range sortedKeys(p.copies) {
+		c := p.copies[i]
+		if c.spoke && !c.finished && !c.stalled && !p.r.failed(i) && now.Sub(c.last) > limit {
+			c.stalled = true
+			out = append(out, i)
+		}
+	}
+	return out
 }
