@@ -3,7 +3,6 @@ package gpstate
 
 import (
 	"context"
-	"errors"
 
 	"github.com/spf13/cobra"
 
@@ -39,15 +38,6 @@ func NewCommand(env *app.Env, runF func(*Options) error) *cobra.Command {
 // validated in utility mode, as Greenplum's gpstate does. The status reports
 // themselves are not in this build yet: Run says so and fails (exit 2) rather
 // than pretend.
-func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
-	c, err := coordinator.Open(ctx, env, coordinator.Options{DataDir: opts.DataDir, Utility: true})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := c.Close(ctx); cerr != nil {
-			err = errors.Join(err, cerr)
-		}
-	}()
-	return app.Errorf("gpstate status reporting (spec §2.4) is not implemented yet in this build of gpmgmt; the catalog was read: %d segment instances", len(c.Cluster.Segments()))
+func Run(ctx context.Context, env *app.Env, opts *Options) error {
+	return coordinator.NotYet(ctx, env, coordinator.Options{DataDir: opts.DataDir, Utility: true}, "gpstate status reporting (spec §2.4)")
 }
