@@ -5,9 +5,10 @@
 //
 //	segctl-result <dbid> <status> <reason>
 //
-// where status is "stopped", "failed" or "reloaded". Every value reaches
+// where status is "stopped", "reloaded", "started" or "failed". Every value reaches
 // the script as a positional parameter; nothing is interpolated into its
-// text. Stopping follows gpsegstop's contract (spec §1.10).
+// text. Stopping follows gpsegstop's contract (spec §1.10), starting
+// gpsegstart's (spec §7.2 step 14).
 package segctl
 
 // Tag starts every result line.

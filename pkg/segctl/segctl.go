@@ -19,6 +19,7 @@ type Status string
 const (
 	Stopped  Status = "stopped"
 	Reloaded Status = "reloaded"
+	Started  Status = "started"
 	Failed   Status = "failed"
 )
 
@@ -155,7 +156,7 @@ func ParseLine(s string) (Line, bool) {
 	}
 	st, reason, _ := strings.Cut(rest, " ")
 	switch Status(st) {
-	case Stopped, Reloaded, Failed:
+	case Stopped, Reloaded, Started, Failed:
 	default:
 		return Line{}, false
 	}
@@ -184,7 +185,7 @@ type Outcome struct {
 	HostErr error
 }
 
-// OK reports whether the instance stopped or reloaded.
+// OK reports whether the instance stopped, reloaded or started.
 func (o Outcome) OK() bool { return o.Status != Failed }
 
 // Run runs plans with runner (-B hosts at once) and returns one Outcome

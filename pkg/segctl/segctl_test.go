@@ -65,7 +65,8 @@ func TestParseLine(t *testing.T) {
 		{"segctl-result x stopped y", Line{}, false},
 		{"segctl-result 02 stopped y", Line{}, false},
 		{"segctl-result -1 stopped y", Line{}, false},
-		{"segctl-result 2 started y", Line{}, false},
+		{"segctl-result 2 started Start Succeeded", Line{2, Started, "Start Succeeded"}, true},
+		{"segctl-result 2 begun y", Line{}, false},
 		{"STATUS--DIR:/d--STOPPED:True--REASON:Shutdown Succeeded", Line{}, false},
 		{"", Line{}, false},
 	}
@@ -113,11 +114,17 @@ func TestCollect(t *testing.T) {
 // fakeGPHome writes bin/pg_ctl and bin/pg_controldata shims.
 func fakeGPHome(t *testing.T, pgctl, controldata string) string {
 	t.Helper()
+	return fakeBin(t, map[string]string{"pg_ctl": pgctl, "pg_controldata": controldata})
+}
+
+// fakeBin writes a GPHOME whose bin holds the given sh scripts.
+func fakeBin(t *testing.T, progs map[string]string) string {
+	t.Helper()
 	home := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(home, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for name, body := range map[string]string{"pg_ctl": pgctl, "pg_controldata": controldata} {
+	for name, body := range progs {
 		if err := os.WriteFile(filepath.Join(home, "bin", name), []byte("#!/bin/sh\n"+body), 0o755); err != nil {
 			t.Fatal(err)
 		}
