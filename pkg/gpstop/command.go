@@ -42,6 +42,8 @@ type Options struct {
 
 	// NewExecutor opens the SSH executor for segment hosts.
 	NewExecutor func(remote.SSHOptions) (Executor, error)
+	// Start starts the cluster again for -r; nil refuses -r.
+	Start Starter
 }
 
 // Validate applies Greenplum's createProgram checks, and resolves the
@@ -92,10 +94,12 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// NewCommand returns the gpstop command. runF, when not nil, receives the
-// parsed options instead of Run (for flag-parsing tests).
-func NewCommand(env *app.Env, runF func(*Options) error) *cobra.Command {
-	opts := &Options{NewExecutor: NewSSHExecutor}
+// NewCommand returns the gpstop command; start is what -r runs after the
+// stop (gpstart's code, which this package cannot import: gpstart uses
+// gpstop's). runF, when not nil, receives the parsed options instead of Run
+// (for flag-parsing tests).
+func NewCommand(env *app.Env, start Starter, runF func(*Options) error) *cobra.Command {
+	opts := &Options{NewExecutor: NewSSHExecutor, Start: start}
 	spec := app.ToolSpec{Use: "gpstop [options]", Short: "Stops a GPDB Array.", Positional: app.RejectLastArgument}
 	cmd := app.NewCommand(env, spec, opts, runF, func(ctx context.Context, o *Options) error {
 		return Run(ctx, env, o)

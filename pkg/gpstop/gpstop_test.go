@@ -21,14 +21,14 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 	"github.com/gpmgmt/gpmgmt/pkg/remote/remotetest"
-	"github.com/gpmgmt/gpmgmt/pkg/segctl"
+	"github.com/gpmgmt/gpmgmt/pkg/segctl/segctltest"
 )
 
 func parse(t *testing.T, args ...string) (*Options, error) {
 	t.Helper()
 	env, _, _ := apptest.Env(t, "gpstop")
 	var got *Options
-	cmd := NewCommand(env, func(o *Options) error { got = o; return nil })
+	cmd := NewCommand(env, nil, func(o *Options) error { got = o; return nil })
 	cmd.SetArgs(append([]string{}, args...))
 	if err := cmd.Execute(); err != nil {
 		return nil, err
@@ -118,27 +118,6 @@ type fakeSSH struct{ *remotetest.Fake }
 
 func (fakeSSH) Close() error { return nil }
 
-// stopScriptResponse answers a segctl stop script: every instance stopped,
-// except the dbids in fail.
-func stopScriptResponse(fail map[string]bool) func(remote.Command) (remotetest.Response, bool) {
-	return func(c remote.Command) (remotetest.Response, bool) {
-		if !strings.Contains(c.Script, "stop_one()") {
-			return remotetest.Response{}, false
-		}
-		var b strings.Builder
-		rc := 0
-		for i := 4; i+3 < len(c.Args); i += 4 {
-			if fail[c.Args[i]] {
-				rc = 1
-				b.WriteString(segctl.Tag + " " + c.Args[i] + " failed Failed forceful termnation: rc: 1 stdout:  stderr: pg_ctl: server does not shut down.\n")
-				continue
-			}
-			b.WriteString(segctl.Tag + " " + c.Args[i] + " stopped Shutdown Succeeded\n")
-		}
-		return remotetest.Response{Stdout: b.String(), ExitCode: rc}, true
-	}
-}
-
 type rig struct {
 	env  *app.Env
 	out  *bytes.Buffer
@@ -147,7 +126,7 @@ type rig struct {
 	dir  string
 }
 
-func newRig(t *testing.T, in string, fail map[string]bool) *rig {
+func newRig(t *testing.T, in string, fail map[int]bool) *rig {
 	t.Helper()
 	env, out, _ := apptest.Env(t, "gpstop")
 	env.Log = slog.New(gplog.NewHandler(env.LogConfig(), gplog.Sink{W: out, Level: slog.LevelInfo}))
@@ -159,7 +138,7 @@ func newRig(t *testing.T, in string, fail map[string]bool) *rig {
 	r := &rig{env: env, out: out, exec: &remotetest.Fake{}, conn: &clustertest.FakeConn{}, dir: dir}
 	env.Exec, env.Connect = r.exec, r.conn.Connector()
 	r.exec.OnArgv("localhost", []string{gphome + "/bin/postgres", "--gp-version"}, remotetest.Response{Stdout: gp6Version + "\n"})
-	r.exec.OnFunc(stopScriptResponse(fail))
+	r.exec.OnFunc(segctltest.Stop(fail))
 	r.exec.OnFunc(func(c remote.Command) (remotetest.Response, bool) {
 		switch {
 		case strings.Contains(c.Script, "postmaster.pid"): // the pids script
@@ -260,7 +239,7 @@ func TestUserAbort(t *testing.T) {
 }
 
 func TestSegmentFailureExits2(t *testing.T) {
-	r := newRig(t, "", map[string]bool{"3": true})
+	r := newRig(t, "", map[int]bool{3: true})
 	err := r.run(t, &Options{CommonOptions: app.CommonOptions{NonInteractive: true, LogDir: "/home/gpadmin/gpAdminLogs"}})
 	var ee *app.ExitError
 	if !errors.As(err, &ee) || ee.Code != app.ExitFatal {

@@ -45,10 +45,9 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	if err := s.prepare(ctx); err != nil {
 		return err
 	}
-	if opts.Restart {
-		// gpstart's operations are not built yet: refuse before anything
-		// is stopped rather than leave the cluster down.
-		return app.Errorf("-r (restart) needs gpstart, which is not implemented yet in this build of gpmgmt; run gpstop, then start the cluster with Greenplum's gpstart")
+	if opts.Restart && opts.Start == nil {
+		// Refuse before anything is stopped rather than leave the cluster down.
+		return app.Errorf("-r (restart) is not available in this build: no gpstart to run")
 	}
 	s.ssh, err = opts.NewExecutor(env.SSHOptions(&opts.CommonOptions, s.gphome))
 	if err != nil {
@@ -92,6 +91,13 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	failed := s.stopSegments(wctx, segs)
 	if opts.Host != "" {
 		s.recognize(wctx)
+	}
+	if opts.Restart {
+		env.Log.Info("Restarting System...")
+		r := Restart{DataDir: s.mdd, NoStandby: opts.NoStandby, Verbose: opts.Verbose, LogDir: opts.LogDir}
+		if err := opts.Start(ctx, env, r); err != nil {
+			return err
+		}
 	}
 	if failed {
 		return &app.ExitError{Code: app.ExitFatal} // MPP-15208: gpstop exits 2

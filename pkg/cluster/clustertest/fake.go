@@ -104,7 +104,8 @@ type Call struct {
 // for transactions; statements run inside a transaction go to the same
 // script and record. A statement no script answers fails with an error
 // wrapping ErrUnscripted that quotes it; after Close every statement fails
-// with ErrClosed. It is safe for concurrent use; the zero value is ready.
+// with ErrClosed, until the Connector hands it out again (a new session
+// with the same script). It is safe for concurrent use; the zero value is ready.
 type FakeConn struct {
 	// CloseErr is what Close returns.
 	CloseErr error
@@ -113,6 +114,7 @@ type FakeConn struct {
 	scripts map[string]*script
 	calls   []Call
 	closed  int
+	open    bool // handed out by the Connector and not closed since
 	configs []cluster.ConnConfig
 }
 
@@ -169,12 +171,13 @@ func (c *FakeConn) CloseCount() int {
 }
 
 // Connector returns a cluster.Connector that records each ConnConfig (see
-// Configs) and returns c.
+// Configs) and returns c, open again if it was closed.
 func (c *FakeConn) Connector() cluster.Connector {
 	return func(_ context.Context, cfg cluster.ConnConfig) (cluster.Conn, error) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		c.configs = append(c.configs, cfg)
+		c.open = true
 		return c, nil
 	}
 }
@@ -192,7 +195,7 @@ func (c *FakeConn) answer(sql string, args []any) (Result, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls = append(c.calls, Call{SQL: sql, Args: args})
-	if c.closed > 0 {
+	if c.closed > 0 && !c.open {
 		return Result{}, false, ErrClosed
 	}
 	s, ok := c.scripts[sql]
@@ -269,6 +272,7 @@ func (c *FakeConn) Close(context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed++
+	c.open = false
 	return c.CloseErr
 }
 
