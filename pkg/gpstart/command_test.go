@@ -48,13 +48,15 @@ func TestPositionalArgument(t *testing.T) {
 	}
 }
 
-// TestMainNotImplemented runs the real command through app.Main: logging
-// starts, and Run says honestly that it does nothing yet (exit 2), on the console and in the log file alike.
-func TestMainNotImplemented(t *testing.T) {
+// TestMainWithoutGPHOME runs the real command through app.Main: logging
+// starts, and Run stops at the first check (exit 2), on the console and in
+// the log file alike.
+func TestMainWithoutGPHOME(t *testing.T) {
 	env, stdout, stderr := apptest.Env(t, "gpstart", "-a")
 	code := app.Main(gpstart.NewCommand(env, nil), env)
 	want := "20261123:18:54:19:016262 gpstart:mdw:gpadmin-[INFO]:-Starting gpstart with args: -a\n" +
-		"20261123:18:54:19:016262 gpstart:mdw:gpadmin-[ERROR]:-gpstart error: gpstart operations are not implemented yet in this build of gpmgmt\n"
+		"20261123:18:54:19:016262 gpstart:mdw:gpadmin-[INFO]:-Gathering information and validating the environment...\n" +
+		"20261123:18:54:19:016262 gpstart:mdw:gpadmin-[ERROR]:-gpstart error: Environment Variable GPHOME not set\n"
 	if code != 2 || stderr.Len() != 0 {
 		t.Errorf("exit code %d, stderr %q; want 2 and nothing", code, stderr)
 	}
