@@ -99,6 +99,23 @@ func TestCompatGPHOME(t *testing.T) {
 		}
 	})
 
+	// Greenplum's postgres prints the catalog version it was built with;
+	// gpstart compares it with pg_controldata's.
+	t.Run("catalog-version", func(t *testing.T) {
+		out := b.Run(t, "postgres", "--catalog-version")
+		m := regexp.MustCompile(`^Catalog version number: (\d+)\n$`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("postgres --catalog-version = %q", out)
+		}
+		ctl := regexp.MustCompile(`(?m)^Catalog version number:\s+(\d+)$`).FindStringSubmatch(b.Run(t, "pg_controldata", b.Coord.Dir))
+		if ctl == nil {
+			t.Fatal("pg_controldata printed no catalog version number")
+		}
+		if m[1] != ctl[1] {
+			t.Fatalf("postgres --catalog-version = %s, pg_controldata %s = %s", m[1], b.Coord.Dir, ctl[1])
+		}
+	})
+
 	t.Run("utility coordinator refuses normal sessions", func(t *testing.T) {
 		opts := bed.ReadFile(t, filepath.Join(b.Coord.Dir, "postmaster.opts"))
 		if !strings.Contains(opts, "gp_role=utility") {

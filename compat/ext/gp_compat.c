@@ -2,9 +2,10 @@
  *
  * gp_compat.c
  *	  Greenplum 7's management interface on a stock PostgreSQL 15 server:
- *	  the role and identity GUCs, the connection refusals of segments and of
- *	  a coordinator started in utility mode, and the protection of the
- *	  segment catalog.  The catalog itself is in catalog.c.
+ *	  the role and identity GUCs, the connection refusals of segments, of
+ *	  a coordinator started in utility mode and of restricted mode, and the
+ *	  protection of the segment catalog.  The catalog itself is in
+ *	  catalog.c.
  *
  * The library must be loaded with shared_preload_libraries (by absolute
  * path).  Where PostgreSQL and Greenplum differ, the comments say how the gap
@@ -34,9 +35,12 @@
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "postmaster/postmaster.h"
 #include "replication/walsender.h"
 #include "storage/fd.h"
+#include "storage/proc.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
@@ -67,6 +71,7 @@ static int	compat_contentid = UNINITIALIZED_GP_IDENTITY_VALUE;
 static int	compat_dbid = UNINITIALIZED_GP_IDENTITY_VALUE;
 static bool compat_maintenance_mode = false;
 static bool compat_upgrade_mode = false;
+static int	compat_superuser_reserved = 0;
 static int	session_role_guc = GP_ROLE_UNDEFINED;
 static int	session_role_alias_guc = GP_ROLE_UNDEFINED;
 static int	dbid_guc;
@@ -92,6 +97,7 @@ static void read_internal_auto_conf(void);
 static void assign_session_role(int newval, void *extra);
 static const char *show_session_role(void);
 static void check_client_role(Port *port, int status);
+static void check_reserved_connections(Port *port);
 static GpRoleValue requested_session_role(Port *port, bool *invalid);
 static bool check_catalog_perms(List *rangeTable, bool ereport_on_violation);
 static void check_catalog_utility(PlannedStmt *pstmt, const char *queryString,
@@ -191,6 +197,24 @@ _PG_init(void)
 							 GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
 
+	/*
+	 * Greenplum's restricted mode (gpstart -R) starts the coordinator with
+	 * "-c superuser_reserved_connections=<max_connections>", so that only
+	 * superusers can connect.  Greenplum's postmaster accepts a value equal
+	 * to max_connections; PostgreSQL's refuses it.  The shims translate the
+	 * option into this setting, which check_client_role() enforces, and
+	 * PostgreSQL's own superuser_reserved_connections keeps its value.
+	 */
+	DefineCustomIntVariable("gp_compat.superuser_reserved_connections",
+							"Greenplum's postmaster superuser_reserved_connections, which may equal max_connections.",
+							"The pg_ctl shim translates -c superuser_reserved_connections=... into this setting.",
+							&compat_superuser_reserved,
+							0,
+							0, MAX_BACKENDS,
+							PGC_POSTMASTER,
+							GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
+
 	/* FTS settings; the probe worker is registered at the end */
 	gp_compat_fts_init();
 
@@ -217,6 +241,13 @@ _PG_init(void)
 				 errmsg("gp_dbid is not set"),
 				 errhint("Write \"gp_dbid=<dbid>\" into \"%s/%s\", as Greenplum does.",
 						 DataDir, INTERNAL_AUTO_CONF)));
+
+	/* Greenplum's postmaster check, relaxed by Greenplum to allow equality */
+	if (compat_superuser_reserved > MaxConnections)
+		ereport(FATAL,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("superuser_reserved_connections (%d) must be less than max_connections (%d)",
+						compat_superuser_reserved, MaxConnections)));
 
 	Gp_postmaster_role = compat_postmaster_role;
 	if (Gp_postmaster_role == GP_ROLE_UNDEFINED)
@@ -375,6 +406,8 @@ show_session_role(void)
  *   exist here.
  * - A coordinator started in utility mode accepts only sessions that ask
  *   for utility mode themselves.
+ * - The last gp_compat.superuser_reserved_connections slots are for
+ *   superusers (restricted mode; see check_reserved_connections()).
  * - Physical replication connections (walreceivers, pg_basebackup) are
  *   never refused, as in Greenplum.
  */
@@ -391,6 +424,9 @@ check_client_role(Port *port, int status)
 		return;
 	if (am_walsender && !am_db_walsender)
 		return;
+
+	/* Greenplum checks the reserved slots before it reads the options */
+	check_reserved_connections(port);
 
 	requested = requested_session_role(port, &invalid);
 
@@ -409,6 +445,33 @@ check_client_role(Port *port, int status)
 		ereport(FATAL,
 				(errcode(ERRCODE_CANNOT_CONNECT_NOW),
 				 errmsg("System was started in single node mode - only utility mode connections are allowed")));
+}
+
+/*
+ * Greenplum's InitPostgres() refuses a non-superuser when fewer than
+ * superuser_reserved_connections regular connection slots are free, the
+ * check PostgreSQL makes; with the setting equal to max_connections (gpstart
+ * -R) no slot is ever free enough, so only superusers get in.  The role is
+ * looked up the way hba.c looks it up during authentication; an unknown role
+ * is left to InitializeSessionUserId(), which reports it, as in Greenplum.
+ */
+static void
+check_reserved_connections(Port *port)
+{
+	Oid			roleid;
+
+	if (compat_superuser_reserved <= 0)
+		return;
+
+	roleid = get_role_oid(port->user_name, true);
+	if (!OidIsValid(roleid) || superuser_arg(roleid))
+		return;
+
+	if (compat_superuser_reserved >= MaxConnections ||
+		!HaveNFreeProcs(compat_superuser_reserved))
+		ereport(FATAL,
+				(errcode(ERRCODE_TOO_MANY_CONNECTIONS),
+				 errmsg("remaining connection slots are reserved for non-replication superuser connections")));
 }
 
 /* Is this the name of the session role setting? */

@@ -13,6 +13,9 @@ PGBIN='@PGBINDIR@'
 #	  -c gp_contentid=N, -c gp_dbid=N  ->  -c gp_compat.gp_contentid=N, ...
 #	  -E (GP6 dispatch postmaster)     ->  -c gp_compat.gp_role=dispatch
 #	  -m (maintenance), -U (upgrade)   ->  -c gp_compat.gp_maintenance_mode=on, ...
+#	  -c superuser_reserved_connections=N, --superuser_reserved_connections=N
+#	      ->  -c gp_compat.superuser_reserved_connections=N (gpstart -R gives
+#	      N = max_connections, which PostgreSQL's own setting refuses)
 #	Everything else is left as it is (pg_ctl hands the string to sh).
 gp_compat_backend_opts() {
 	printf ' %s \n' "$1" | sed \
@@ -20,10 +23,12 @@ gp_compat_backend_opts() {
 		-e 's/-c\([[:space:]]*\)gp_role=/-c\1gp_compat.gp_role=/g' \
 		-e 's/-c\([[:space:]]*\)gp_contentid=/-c\1gp_compat.gp_contentid=/g' \
 		-e 's/-c\([[:space:]]*\)gp_dbid=/-c\1gp_compat.gp_dbid=/g' \
+		-e 's/-c\([[:space:]]*\)superuser_reserved_connections=/-c\1gp_compat.superuser_reserved_connections=/g' \
 		-e 's/--gp_session_role=/--gp_compat.gp_role=/g' \
 		-e 's/--gp_role=/--gp_compat.gp_role=/g' \
 		-e 's/--gp_contentid=/--gp_compat.gp_contentid=/g' \
 		-e 's/--gp_dbid=/--gp_compat.gp_dbid=/g' \
+		-e 's/--superuser_reserved_connections=/--gp_compat.superuser_reserved_connections=/g' \
 		-e 's/\([[:space:]]\)-E\([[:space:]]\)/\1-c gp_compat.gp_role=dispatch\2/g' \
 		-e 's/\([[:space:]]\)-m\([[:space:]]\)/\1-c gp_compat.gp_maintenance_mode=on\2/g' \
 		-e 's/\([[:space:]]\)-U\([[:space:]]\)/\1-c gp_compat.gp_upgrade_mode=on\2/g' \
