@@ -93,8 +93,14 @@ func run(t testing.TB, tool string, args ...string) {
 // directories hidden, and returns its exit code and output.
 func (d demo) blind(t *testing.T, tool string, args ...string) (int, string) {
 	t.Helper()
+	return d.blindEnv(t, nil, tool, args...)
+}
+
+// blindEnv is blind with extra environment variables (NAME=value).
+func (d demo) blindEnv(t *testing.T, env []string, tool string, args ...string) (int, string) {
+	t.Helper()
 	cmd := testbed.Blind(t, exec.Command(filepath.Join(toolsDir, tool), append(args, "-l", t.TempDir())...), d.hidden...)
-	cmd.Env = append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+d.coord, "MASTER_DATA_DIRECTORY=")
+	cmd.Env = append(append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+d.coord, "MASTER_DATA_DIRECTORY="), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
