@@ -17,28 +17,37 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/pgcmd"
 )
 
-// stopDemo is a mirrored gpdemo cluster with a standby: 2 hosts with 1
-// primary each, group mirrors, the standby on a third host.
+// stopDemo is a mirrored gpdemo cluster with a standby: segment hosts
+// with their primaries, group mirrors, the standby on a host of its own.
 type stopDemo struct {
 	demo
 	segs []cluster.Segment // the catalog when the cluster was made
 }
 
-func newStopDemo(t *testing.T) stopDemo {
+// newStopDemo makes a stopDemo of 2 hosts with 1 primary each.
+func newStopDemo(t testing.TB) stopDemo {
+	t.Helper()
+	return newMirroredDemo(t, 2, 1)
+}
+
+// newMirroredDemo makes a stopDemo on the test's slot: hosts segment hosts
+// (at most 3) with perHost primaries each, and the standby on the next
+// host; it is destroyed when the test ends.
+func newMirroredDemo(t testing.TB, hosts, perHost int) stopDemo {
 	t.Helper()
 	slot := testbed.AcquireSlot(t)
-	d := stopDemo{demo: demo{dir: filepath.Join(t.TempDir(), "cluster"), primary: 2}}
+	d := stopDemo{demo: demo{dir: filepath.Join(t.TempDir(), "cluster"), primary: hosts * perHost}}
 	d.coord = filepath.Join(d.dir, "coordinator", "gpseg-1")
-	run(t, "gpdemo", "create", "--dir", d.dir, "--gphome", gphome, "--hosts", "2", "--primaries-per-host", "1",
-		"--standby", "--mirrors", "group", "--host-names", strings.Join(slot.Hosts[:3], ","), "--port-base", strconv.Itoa(slot.PortBase))
+	run(t, "gpdemo", "create", "--dir", d.dir, "--gphome", gphome, "--hosts", strconv.Itoa(hosts), "--primaries-per-host", strconv.Itoa(perHost),
+		"--standby", "--mirrors", "group", "--host-names", strings.Join(slot.Hosts[:hosts+1], ","), "--port-base", strconv.Itoa(slot.PortBase))
 	t.Cleanup(func() { run(t, "gpdemo", "destroy", "--dir", d.dir) })
-	for _, h := range slot.Hosts[:2] {
+	for _, h := range slot.Hosts[:hosts] {
 		d.hidden = append(d.hidden, filepath.Join(d.dir, h))
 	}
 	d.hidden = append(d.hidden, filepath.Join(d.dir, "standby"))
 	d.segs = d.catalog(t)
-	if len(d.segs) != 6 {
-		t.Fatalf("want 6 instances (coordinator, standby, 2 primaries, 2 mirrors), got:\n%s", dump(d.segs))
+	if want := 2 + 2*d.primary; len(d.segs) != want {
+		t.Fatalf("want %d instances (coordinator, standby, %d primaries, %[2]d mirrors), got:\n%s", want, d.primary, dump(d.segs))
 	}
 	return d
 }
@@ -52,7 +61,7 @@ func dump(segs []cluster.Segment) string {
 }
 
 // catalog reads gp_segment_configuration in a utility session.
-func (d stopDemo) catalog(t *testing.T) []cluster.Segment {
+func (d stopDemo) catalog(t testing.TB) []cluster.Segment {
 	t.Helper()
 	conn := connect(t, "", d.port(t), true)
 	segs, err := cluster.LoadSegments(t.Context(), conn)
@@ -66,7 +75,7 @@ func (d stopDemo) catalog(t *testing.T) []cluster.Segment {
 	return segs
 }
 
-func (d stopDemo) port(t *testing.T) int {
+func (d stopDemo) port(t testing.TB) int {
 	t.Helper()
 	conf, err := cluster.ReadPostgresConf(d.coord)
 	if err != nil {
@@ -102,7 +111,7 @@ func running(s cluster.Segment) bool {
 
 // noPostgresOf fails t if any process mentions one of the cluster's data
 // directories (postmasters and their children show -D or the title).
-func (d stopDemo) wantAllStopped(t *testing.T) {
+func (d stopDemo) wantAllStopped(t testing.TB) {
 	t.Helper()
 	for _, s := range d.segs {
 		if running(s) {
@@ -118,9 +127,11 @@ func (d stopDemo) wantAllStopped(t *testing.T) {
 }
 
 // startAll starts the instances that are not running with the compat
-// pg_ctl, in gpstart's order: segments (primaries, then mirrors), the
-// coordinator, the standby. A stand-in for gpstart until it exists.
-func (d stopDemo) startAll(t *testing.T) {
+// pg_ctl, one after another, in gpstart's order: segments (primaries, then
+// mirrors), the coordinator, the standby. It returns the sum of the wall
+// times of those pg_ctl start -w runs (BenchmarkGpstart's floor). A
+// stand-in for gpstart where a test needs the cluster up without it.
+func (d stopDemo) startAll(t testing.TB) time.Duration {
 	t.Helper()
 	kind := func(s cluster.Segment) pgcmd.Kind {
 		switch {
@@ -142,6 +153,7 @@ func (d stopDemo) startAll(t *testing.T) {
 		}
 		return 3
 	}
+	var took time.Duration
 	for pass := range 4 {
 		for _, s := range d.segs {
 			if order(s) != pass || running(s) {
@@ -151,11 +163,15 @@ func (d stopDemo) startAll(t *testing.T) {
 			argv := st.Argv()
 			cmd := exec.Command(argv[0], argv[1:]...)
 			cmd.Env = append(os.Environ(), "GPHOME="+gphome)
-			if out, err := cmd.CombinedOutput(); err != nil {
+			begin := time.Now()
+			out, err := cmd.CombinedOutput()
+			took += time.Since(begin)
+			if err != nil {
 				t.Fatalf("start dbid %d: %v\n%s", s.DBID, err, out)
 			}
 		}
 	}
+	return took
 }
 
 // TestGpstop runs the built gpstop blind against one mirrored cluster with
