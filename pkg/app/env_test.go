@@ -82,3 +82,30 @@ func TestSetupLoggingWithoutHome(t *testing.T) {
 		t.Errorf("SetupLogging error = %v, want an ExpectedError pointing at -l", err)
 	}
 }
+
+// TestMachineOutputLogging: with MachineOutput, stdout gets no log line and
+// no progress; errors reach stderr; everything reaches the log file.
+func TestMachineOutputLogging(t *testing.T) {
+	env, stdout, stderr := apptest.Env(t, "gpstate", "--json")
+	if err := env.SetupLogging(&app.CommonOptions{MachineOutput: true}); err != nil {
+		t.Fatal(err)
+	}
+	env.Log.Info("in the file only")
+	env.Log.Error("in the file and on stderr")
+	_, _ = io.WriteString(env.Progress, "...")
+	if stdout.Len() != 0 {
+		t.Errorf("stdout got %q", stdout)
+	}
+	if want := "20261123:18:54:19:016262 gpstate:mdw:gpadmin-[ERROR]:-in the file and on stderr\n"; stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+	b, err := os.ReadFile(filepath.Join(env.Home, "gpAdminLogs", "gpstate_20261123.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"Starting gpstate with args: --json", "in the file only", "in the file and on stderr"} {
+		if !strings.Contains(string(b), w) {
+			t.Errorf("log file lacks %q:\n%s", w, b)
+		}
+	}
+}

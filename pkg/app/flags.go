@@ -41,6 +41,12 @@ type CommonOptions struct {
 	// tools pass StrictHostKeyChecking=no, ours verify by default.
 	InsecureIgnoreHostKeys bool
 
+	// MachineOutput is set by a tool, before logging starts, when its
+	// standard output is a document for programs (gpstate --json,
+	// --health): log lines then go to the log file, and to stderr only
+	// from ERROR up; there is no progress output.
+	MachineOutput bool
+
 	// Args are the positional arguments; Validate rejects them.
 	Args []string
 

@@ -12,7 +12,8 @@ import (
 // SetupLogging starts logging as the common options say, before the tool
 // does anything else: it opens <logdir>/<prog>_<YYYYMMDD>.log for appending
 // (creating a missing log directory with one mkdir), points e.Log at the
-// console and the file with the -v/-q thresholds of spec §1.3, sets
+// console (stderr from ERROR up under MachineOutput) and the file with the
+// -v/-q thresholds of spec §1.3, sets
 // e.Progress (io.Discard under -q), and logs the first line,
 // "Starting <prog> with args: <args>". Main closes the file.
 //
@@ -35,10 +36,13 @@ func (e *Env) SetupLogging(o *CommonOptions) error {
 		return err
 	}
 	console := gplog.NewSyncWriter(e.Out)
-	e.Log = slog.New(gplog.NewHandler(e.LogConfig(),
-		gplog.Sink{W: console, Level: gplog.ConsoleLevel(o.Verbose, o.Quiet)},
-		gplog.Sink{W: f, Level: gplog.FileLevel(o.Verbose)}))
+	sink := gplog.Sink{W: console, Level: gplog.ConsoleLevel(o.Verbose, o.Quiet)}
 	e.Progress = console
+	if o.MachineOutput {
+		sink = gplog.Sink{W: gplog.NewSyncWriter(e.Err), Level: slog.LevelError}
+		e.Progress = io.Discard
+	}
+	e.Log = slog.New(gplog.NewHandler(e.LogConfig(), sink, gplog.Sink{W: f, Level: gplog.FileLevel(o.Verbose)}))
 	if o.Quiet {
 		e.Progress = io.Discard
 	}
