@@ -3,8 +3,10 @@ package gpdemo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -163,5 +165,29 @@ func TestCreatePortInUse(t *testing.T) {
 	}
 	if _, serr := os.Stat(dir); !os.IsNotExist(serr) || len(fake.Calls()) != 1 {
 		t.Errorf("something ran or was created: %v %v", serr, fake.Calls())
+	}
+}
+
+// TestStaleLockIsNotInUse: a lock file naming a process that is gone (a
+// server killed -9 leaves it) does not make the port busy: PostgreSQL
+// replaces it. One naming a live process does.
+func TestStaleLockIsNotInUse(t *testing.T) {
+	const port = 31510
+	lock := socketPath(port) + ".lock"
+	t.Cleanup(func() { _ = os.Remove(lock) })
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		pid  int
+		busy bool
+	}{{dead.Process.Pid, false}, {os.Getpid(), true}} {
+		if err := os.WriteFile(lock, fmt.Appendf(nil, "%d\n/data/gone\n", tt.pid), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, busy := socketBusy(port); busy != tt.busy {
+			t.Errorf("lock naming pid %d: busy %v, want %v", tt.pid, busy, tt.busy)
+		}
 	}
 }

@@ -9,7 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
@@ -151,16 +154,16 @@ func resolveHosts(ctx context.Context, env *Env, hosts []string) (map[string][]s
 }
 
 // checkPorts checks that no planned port is taken: a TCP bind on each
-// address the instance will listen on, and no socket or lock file in /tmp,
-// which every instance shares whatever its address.
+// address the instance will listen on, and no live socket or lock file in
+// /tmp, which every instance shares whatever its address. A lock file
+// whose process is gone (a server killed -9) is stale: PostgreSQL replaces
+// it, and so it does not count.
 func checkPorts(p Plan) error {
 	var errs []error
 	for _, in := range p.Instances {
 		where := fmt.Sprintf("port %d of the %s on %s", in.Port, in.Label(), in.Hostname)
-		for _, f := range []string{socketPath(in.Port), socketPath(in.Port) + ".lock"} {
-			if _, err := os.Lstat(f); err == nil {
-				errs = append(errs, fmt.Errorf("%s is in use: %s exists", where, f))
-			}
+		if f, busy := socketBusy(in.Port); busy {
+			errs = append(errs, fmt.Errorf("%s is in use: %s exists", where, f))
 		}
 		for _, a := range in.Listen {
 			l, err := net.Listen("tcp", net.JoinHostPort(a, fmt.Sprint(in.Port)))
@@ -175,6 +178,37 @@ func checkPorts(p Plan) error {
 		return &app.ExpectedError{Err: errors.Join(errs...)}
 	}
 	return nil
+}
+
+// socketBusy reports whether port's lock file in /tmp names a live
+// process (an unreadable one counts as live), or, without a lock file,
+// whether its socket accepts connections; f is the file that says so.
+func socketBusy(port int) (f string, busy bool) {
+	lock := socketPath(port) + ".lock"
+	if b, err := os.ReadFile(lock); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		first, _, _ := strings.Cut(string(b), "\n")
+		pid, perr := strconv.Atoi(strings.TrimSpace(first))
+		return lock, perr != nil || pid <= 0 || processAlive(pid)
+	}
+	if c, err := net.DialTimeout("unix", socketPath(port), time.Second); err == nil {
+		_ = c.Close() // only a probe
+		return socketPath(port), true
+	}
+	return "", false
+}
+
+// processAlive reports whether pid is a process that is not a zombie.
+func processAlive(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc: kill said it exists
+	}
+	// "pid (comm) S ...": the state follows the last ')'.
+	i := strings.LastIndexByte(string(stat), ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
 
 // socketPath is the Unix socket of port in /tmp, where the demo's servers
