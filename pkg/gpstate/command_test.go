@@ -1,6 +1,7 @@
 package gpstate_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -67,5 +68,49 @@ func TestMainWithoutGPHOME(t *testing.T) {
 	}
 	if d := cmp.Diff(want, string(file)); d != "" {
 		t.Errorf("log file (-want +got):\n%s", d)
+	}
+}
+
+func TestModes(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want gpstate.Mode
+	}{
+		{nil, gpstate.ModeBrief}, {[]string{"-b"}, gpstate.ModeBrief}, {[]string{"-s"}, gpstate.ModeDetail},
+		{[]string{"-m"}, gpstate.ModeMirrors}, {[]string{"-c"}, gpstate.ModeConfig}, {[]string{"-e"}, gpstate.ModeErrors},
+		{[]string{"-Q"}, gpstate.ModeQuick}, {[]string{"-i"}, gpstate.ModeVersions}, {[]string{"-p"}, gpstate.ModePorts},
+		{[]string{"-f"}, gpstate.ModeStandby}, {[]string{"-x"}, gpstate.ModeExpand},
+		{[]string{"-x", "-s"}, gpstate.ModeDetail}, // -x is not counted; the other mode wins
+		{[]string{"--segmentStatusPipeSeparatedForTableUse"}, gpstate.ModePipe},
+		{[]string{"--printSampleExternalTableSql"}, gpstate.ModeSampleSQL},
+		{[]string{"--json"}, gpstate.ModeJSON}, {[]string{"--health"}, gpstate.ModeHealth},
+	} {
+		o, err := parse(t, tt.args...)
+		if err != nil {
+			t.Errorf("%v: %v", tt.args, err)
+			continue
+		}
+		if got := o.Mode(); got != tt.want {
+			t.Errorf("%v: mode %d, want %d", tt.args, got, tt.want)
+		}
+	}
+}
+
+func TestFlagErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"-s", "-m"}, "Too many output options specified"},
+		{[]string{"-b", "-e"}, "Too many output options specified"},
+		{[]string{"--json", "-s"}, "Too many output options specified"},
+		{[]string{"-B", "0"}, "Invalid parallelDegree provided with -B argument: 0"},
+		{[]string{"-B", "65"}, "Invalid parallelDegree provided with -B argument: 65"},
+	} {
+		_, err := parse(t, tt.args...)
+		var ae *app.ArgumentError
+		if !errors.As(err, &ae) || ae.Msg != tt.msg {
+			t.Errorf("%v: got %v, want %q", tt.args, err, tt.msg)
+		}
 	}
 }

@@ -1,0 +1,183 @@
+package gpstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gpmgmt/gpmgmt/internal/golden"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/remote"
+)
+
+func mustCluster(t *testing.T, segs []cluster.Segment) *cluster.Cluster {
+	t.Helper()
+	c, err := cluster.New(segs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestStatusCommandsGolden pins the per-host commands: one per host, every
+// instance of the host in it, the SQL of each flavour as arguments.
+func TestStatusCommandsGolden(t *testing.T) {
+	f := hostUnreachable()
+	c := mustCluster(t, f.segs)
+	var b strings.Builder
+	for _, fl := range []cluster.Flavour{cluster.GP6, cluster.GP7} {
+		for _, req := range []Request{{}, {Readiness: true, Replication: true}, {Version: true, Hosts: []string{"mdw"}}} {
+			fmt.Fprintf(&b, "# %s %+v\n", fl, req)
+			for _, cmd := range StatusCommands("/usr/local/greenplum-db", fl, c, req) {
+				fmt.Fprintf(&b, "host=%s timeout=%s\n  %s\n", cmd.Host, cmd.Timeout, remote.CommandLine(cmd))
+			}
+		}
+	}
+	golden.Check(t, "gpstate", "status_commands.golden", []byte(b.String()))
+	golden.Check(t, "gpstate", "status.sh.golden", []byte(statusScript))
+}
+
+// TestParse: a host that answered, one that could not be reached, and one
+// whose script printed nothing for an instance.
+func TestParse(t *testing.T) {
+	f := hostUnreachable()
+	f.segs = append(f.segs, seg(6, -1, cluster.RoleMirror, cluster.ModeSynced, "smdw", 7000, "/data/standby"))
+	c := mustCluster(t, f.segs)
+	us := "\x1f"
+	mdw := strings.Join([]string{
+		"gpstate-status 1 1 6071 1 1 0",
+		"gpstate-status 2 1 6161 1 1 0",
+		"gpstate-repl 2 gp_walreceiver" + us + "streaming" + us + "0/18090000" + us + "0/18090000" + us + "0" + us + "0/1808C748" + us + "14520" + us + "2026-11-23 18:49:59+00" + us + "0",
+		"gpstate-wal 2 0/18090000",
+		"gpstate-status 3 0 0 0 0 2",
+		"gpstate-sqlerr 3 psql: error: connection refused",
+		"noise that is not a record",
+		"gpstate-binary postgres (Greenplum Database) 6.24.3 build commit:25d3498a",
+	}, "\n") + "\n"
+	results := []remote.Result{
+		{Command: remote.Command{Host: "mdw"}, Stdout: mdw},
+		{Command: remote.Command{Host: "sdw2"}, ExitCode: -1, Err: errors.New("ssh connect to sdw2:22: connection refused")},
+		{Command: remote.Command{Host: "smdw"}, Stdout: "gpstate-status 99 1 1 1 1 0\n"},
+	}
+	o := Parse(c, results)
+	want := map[int]Observed{
+		1:  {PIDFile: true, PID: 6071, Lock: true, Active: true, Ready: 0},
+		2:  {PIDFile: true, PID: 6161, Lock: true, Active: true, Ready: 0},
+		3:  {Ready: 2},
+		4:  {HostErr: "Error getting status from host sdw2", Ready: -1},
+		5:  {HostErr: "Error getting status from host sdw2", Ready: -1},
+		6:  {HostErr: "No status output provided from host smdw", Ready: -1},
+		99: {PIDFile: true, PID: 1, Lock: true, Active: true, Ready: 0},
+	}
+	if d := cmp.Diff(want, o.Instances); d != "" {
+		t.Errorf("instances (-want +got):\n%s", d)
+	}
+	wantRepl := map[int]*Replication{
+		2: {Queried: true, CurrentWAL: "0/18090000", Rows: []ReplRow{{AppName: "gp_walreceiver", State: "streaming", Sent: "0/18090000",
+			Flush: "0/18090000", FlushLeft: "0", Replay: "0/1808C748", ReplayLeft: "14520", BackendStart: "2026-11-23 18:49:59+00", SentLeft: "0"}}},
+		3: {Queried: true, Err: "psql: error: connection refused"},
+	}
+	if d := cmp.Diff(wantRepl, o.Repl); d != "" {
+		t.Errorf("replication (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(map[string]string{"sdw2": "Error getting status from host sdw2", "smdw": "No status output provided from host smdw"}, o.HostWarnings); d != "" {
+		t.Errorf("host warnings (-want +got):\n%s", d)
+	}
+	if o.Binary["mdw"] != "postgres (Greenplum Database) 6.24.3 build commit:25d3498a" {
+		t.Errorf("binary %q", o.Binary["mdw"])
+	}
+}
+
+// TestPIDError covers __getPid's four errors.
+func TestPIDError(t *testing.T) {
+	for _, tt := range []struct {
+		o    Observed
+		want string
+	}{
+		{Observed{}, "No socket connection or lock file (/tmp/.s.PGSQL.6000.lock) found for port 6000"},
+		{Observed{Active: true}, "No lock file /tmp/.s.PGSQL.6000.lock but process running on port 6000"},
+		{Observed{Lock: true}, "Have lock file /tmp/.s.PGSQL.6000.lock but no process running on port 6000"},
+		{Observed{Lock: true, Active: true}, "Have lock file and process is active, but did not get a pid value"},
+		{Observed{Lock: true, Active: true, PID: 7}, ""},
+	} {
+		if got := tt.o.PIDError(6000); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.o, got, tt.want)
+		}
+	}
+}
+
+// TestStatusScriptRuns runs the script with this machine's sh on fake
+// programs: a running primary (pid file, lock file, replication rows from
+// "psql"), a mirror pg_isready calls live (64), and a stopped instance.
+func TestStatusScriptRuns(t *testing.T) {
+	home := t.TempDir()
+	bin := filepath.Join(home, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	progs := map[string]string{
+		// pg_isready -q -h HOST -p PORT -d postgres: 0 for 6000, 64 for 7000, 2 otherwise
+		"pg_isready": `case $5 in 6000) exit 0 ;; 7000) exit 64 ;; *) exit 2 ;; esac`,
+		// psql ... -c SQL: answers by the SQL's first word after SELECT
+		"psql": `for a; do sql=$a; done
+case $sql in
+*pg_stat_replication*) printf 'gp_walreceiver\037streaming\0370/3000060\0370/3000060\0370\0370/3000060\0370\0372026-11-23 18:49:59+00\0370\n' ;;
+*current_wal*) echo 0/3000060 ;;
+*pg_stat_activity*) ;;
+*version*) echo "PostgreSQL 15.20" ;;
+esac`,
+		"postgres": `echo "postgres (Greenplum Database) 7.1.0-compat build dev"`,
+	}
+	for name, body := range progs {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pdir, mdir, sdir := t.TempDir(), t.TempDir(), t.TempDir()
+	for _, d := range []string{pdir, mdir} {
+		if err := os.WriteFile(filepath.Join(d, "postmaster.pid"), []byte("4242\n"+d+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs := []cluster.Segment{
+		seg(1, -1, cluster.RolePrimary, cluster.ModeNotSynced, "localhost", 5999, t.TempDir()),
+		seg(2, 0, cluster.RolePrimary, cluster.ModeSynced, "localhost", 6000, pdir),
+		seg(3, 0, cluster.RoleMirror, cluster.ModeSynced, "localhost", 7000, mdir),
+		seg(4, 1, cluster.RolePrimary, cluster.ModeNotSynced, "localhost", 6001, sdir),
+		seg(5, 1, cluster.RoleMirror, cluster.ModeNotSynced, "localhost", 7001, t.TempDir()),
+	}
+	segs[4].Status = cluster.StatusDown
+	c := mustCluster(t, segs)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	o := Gatherer{Local: remote.LocalExecutor{}, Parallel: 4}.Gather(ctx, home, cluster.GP7, c, Request{Readiness: true, Replication: true, Version: true})
+	if len(o.HostWarnings) != 0 {
+		t.Fatalf("host warnings: %v", o.HostWarnings)
+	}
+	if got := o.Instances[2]; !got.PIDFile || got.PID != 4242 || got.Ready != 0 || got.Version != "PostgreSQL 15.20" {
+		t.Errorf("primary: %+v", got)
+	}
+	if got := o.Instances[3]; !got.PIDFile || got.Ready != 64 || got.Version != "" {
+		t.Errorf("mirror: %+v", got)
+	}
+	if got := o.Instances[4]; got.PIDFile || got.PID != 0 || got.Ready != 2 {
+		t.Errorf("stopped: %+v", got)
+	}
+	r := o.Repl[2]
+	if r == nil || len(r.Rows) != 1 || r.Rows[0].State != "streaming" || r.Rows[0].Replay != "0/3000060" || r.CurrentWAL != "0/3000060" {
+		t.Errorf("replication of the primary: %+v", r)
+	}
+	if _, asked := o.Repl[4]; asked {
+		t.Error("a primary that pg_isready calls down was queried")
+	}
+	if o.Binary["localhost"] != "postgres (Greenplum Database) 7.1.0-compat build dev" {
+		t.Errorf("binary %q", o.Binary["localhost"])
+	}
+}

@@ -1,0 +1,96 @@
+package gpstate
+
+// statusScript observes every instance of one host without any helper
+// installed there (design.md, "no helper on segment hosts"): the checks
+// of Greenplum's gpgetstatususingtransition.py (spec §1.9), all instances
+// at once, and, for the host's current primaries, the replication queries
+// of spec §2.2 through psql in utility mode. Every value arrives as a
+// positional parameter:
+//
+//	$1 GPHOME  $2 PGOPTIONS for utility mode  $3 replication wanted (0/1)
+//	$4 version wanted (0/1)  $5 pg_isready wanted (0/1)  $6 replication SQL
+//	$7 current WAL position SQL  $8 running rewind SQL  $9 version SQL
+//	then per instance: dbid, port, data directory, address, kind
+//	(p: a current primary, whose pg_stat_replication is read; o: other)
+//
+// Output, one record per line, fields separated by the unit separator
+// (\037) after the tag and dbid:
+//
+//	gpstate-status <dbid> <pidfile 0|1> <pid> <lock 0|1> <active 0|1> <pg_isready rc, -1 not asked>
+//	gpstate-repl <dbid> <a row of the replication SQL>
+//	gpstate-wal <dbid> <current WAL position>
+//	gpstate-rewind <dbid> <backend_start of a running pg_rewind>
+//	gpstate-sqlerr <dbid> <psql's error, on one line>
+//	gpstate-version <dbid> <version>
+//	gpstate-binary <postgres --gp-version of this host>
+const statusScript = `set -u
+gphome=$1 utility=$2 want_repl=$3 want_version=$4 want_ready=$5
+repl_sql=$6 wal_sql=$7 rewind_sql=$8 version_sql=$9
+shift 9
+us=$(printf '\037')
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpstate.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+# active PORT: a server listens on the Unix socket /tmp/.s.PGSQL.PORT
+# (matched with the shell, no process per instance).
+sockets="
+$( (ss -xln 2>/dev/null || netstat -an 2>/dev/null) | grep -o '/tmp/\.s\.PGSQL\.[0-9]*' )
+"
+active() {
+	case $sockets in *"
+/tmp/.s.PGSQL.$1
+"*) return 0 ;; esac
+	return 1
+}
+# sql DBID TAG ADDRESS PORT SQL: one line per row, tagged.
+sql() {
+	if out=$(PGOPTIONS=$utility PGCONNECT_TIMEOUT=10 "$gphome/bin/psql" -X -A -t -q -F "$us" -h "$3" -p "$4" -d template1 -c "$5" 2>&1); then
+		printf '%s\n' "$out" | while IFS= read -r row; do
+			[ -n "$row" ] && printf '%s %s %s\n' "$2" "$1" "$row"
+		done
+	else
+		printf 'gpstate-sqlerr %s %s\n' "$1" "$(printf '%s' "$out" | tr '\n' ' ')"
+	fi
+}
+observe() {
+	dbid=$1 port=$2 dir=$3 addr=$4 kind=$5
+	pidfile=0 pid=0 lock=0 act=0
+	if [ -e "$dir/postmaster.pid" ]; then
+		pidfile=1
+		pid=
+		read -r pid <"$dir/postmaster.pid" 2>/dev/null
+		case $pid in ''|*[!0-9]*) pid=0 ;; esac
+	fi
+	[ -e "/tmp/.s.PGSQL.$port.lock" ] && lock=1
+	active "$port" && act=1
+	ready=-1
+	if [ "$want_ready" = 1 ]; then
+		PGOPTIONS=$utility PGCONNECT_TIMEOUT=10 "$gphome/bin/pg_isready" -q -h "$addr" -p "$port" -d postgres >/dev/null 2>&1
+		ready=$?
+	fi
+	printf 'gpstate-status %s %s %s %s %s %s\n' "$dbid" "$pidfile" "$pid" "$lock" "$act" "$ready"
+	# ask a primary that accepts connections: pg_isready said so, or,
+	# when not asked, a server listens on its socket
+	up=$act
+	[ "$want_ready" = 1 ] && { [ "$ready" = 0 ] && up=1 || up=0; }
+	if [ "$kind" = p ] && [ "$up" = 1 ]; then
+		if [ "$want_repl" = 1 ]; then
+			sql "$dbid" gpstate-repl "$addr" "$port" "$repl_sql"
+			sql "$dbid" gpstate-wal "$addr" "$port" "$wal_sql"
+			sql "$dbid" gpstate-rewind "$addr" "$port" "$rewind_sql"
+		fi
+		if [ "$want_version" = 1 ]; then
+			sql "$dbid" gpstate-version "$addr" "$port" "$version_sql"
+		fi
+	fi
+}
+while [ $# -ge 5 ]; do
+	( observe "$1" "$2" "$3" "$4" "$5" >"$tmp/$1" 2>/dev/null ) &
+	shift 5
+done
+wait
+cat "$tmp"/* 2>/dev/null
+if [ "$want_version" = 1 ]; then
+	printf 'gpstate-binary %s\n' "$("$gphome/bin/postgres" --gp-version 2>&1 | head -n 1)"
+fi
+exit 0
+`
