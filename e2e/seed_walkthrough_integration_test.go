@@ -1,0 +1,258 @@
+//go:build integration
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gpmgmt/gpmgmt/internal/testbed"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+)
+
+// briefShape reduces gpstate's brief report to what must match Greenplum
+// line for line: the level, the key in GP7's words, and the column of its
+// "=" (so the alignment counts); values, host names and paths aside.
+func briefShape(msgs []string) []string {
+	master := regexp.MustCompile(`\b(M|m)aster\b`)
+	var out []string
+	on := false
+	for _, m := range msgs {
+		if strings.Contains(m, "instance status summary") {
+			on = true
+		}
+		if !on || strings.HasPrefix(m, "[DEBUG]") {
+			continue
+		}
+		if k, _, ok := strings.Cut(m, " = "); ok {
+			m = fmt.Sprintf("%s = <value> (at column %d)", strings.TrimRight(k, " "), len(k))
+		}
+		m = master.ReplaceAllStringFunc(m, func(w string) string { return map[string]string{"Master": "Coordinator", "master": "coordinator"}[w] })
+		out = append(out, strings.TrimRight(m, " <"))
+	}
+	return out
+}
+
+// TestSeedWalkthrough replays the seed article's steps 1 to 8 with the
+// built tools, blind: a mirrorless 2-segment cluster on one host; gpstate;
+// gpaddmirrors answering its prompts; gpstate with 4 instances and 2
+// mirrors acting as mirrors (the report's lines as Greenplum 6's); data
+// written; the postmaster of content 1's primary killed -9; an FTS probe;
+// the data read back from the acting primary; gpstate with the seed's
+// warnings; the FTS rows in gp_configuration_history.
+func TestSeedWalkthrough(t *testing.T) {
+	// Step 1: one host, two primaries, no mirrors.
+	slot := testbed.AcquireSlot(t)
+	host := slot.Hosts[0]
+	d := mirrorless{dir: filepath.Join(t.TempDir(), "cluster"), hosts: []string{host}, portBase: slot.PortBase}
+	d.coord = filepath.Join(d.dir, "coordinator", "gpseg-1")
+	run(t, "gpdemo", "create", "--dir", d.dir, "--gphome", gphome, "--hosts", "1", "--primaries-per-host", "2",
+		"--host-names", host, "--port-base", strconv.Itoa(d.portBase))
+	t.Cleanup(func() { run(t, "gpdemo", "destroy", "--dir", d.dir) })
+	t.Cleanup(func() { d.removeMirrors(t) })
+	d.hidden = []string{filepath.Join(d.dir, host)}
+
+	// Step 2: gpstate on the mirrorless cluster.
+	code, out := d.tool(t, "", "gpstate")
+	if code != 0 {
+		t.Fatalf("gpstate: exit %d\n%s", code, out)
+	}
+	wantInOrder(t, out, `^\[INFO\]:-Greenplum instance status summary$`,
+		`^\[INFO\]:-   Total segment instance count from metadata +\s= 2$`,
+		`^\[INFO\]:-   Mirror Segment Status$`, `^\[INFO\]:-   Mirrors not configured on this array$`)
+
+	// Step 3: gpaddmirrors, answering the directory prompts and the
+	// confirmation as the seed's DBA does.
+	loc := filepath.Join(d.dir, "mirror")
+	if err := os.Mkdir(loc, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	d.hidden = append(d.hidden, loc)
+	code, out = d.tool(t, loc+"\n"+loc+"\ny\n", "gpaddmirrors", "-p", "50")
+	if code != 0 {
+		t.Fatalf("gpaddmirrors: exit %d\n%s", code, out)
+	}
+	wantInOrder(t, out, `Enter mirror segment data directory location 1 of 2 >`, `Enter mirror segment data directory location 2 of 2 >`,
+		`^\[INFO\]:-Mirror 2 of 2$`, `Continue with add mirrors procedure`, `^\[INFO\]:-2 of 2 mirror\(s\) added$`)
+
+	// Step 4: 4 instances, 2 mirrors acting as mirrors, the report's lines
+	// those of Greenplum 6's gpstate on the same shape of cluster.
+	code, out = d.tool(t, "", "gpstate")
+	if code != 0 {
+		t.Fatalf("gpstate: exit %d\n%s", code, out)
+	}
+	wantInOrder(t, out, `^\[INFO\]:-   Total segment instance count from metadata += 4$`,
+		`^\[INFO\]:-   Total number mirror segments acting as primary segments += 0$`,
+		`^\[INFO\]:-   Total number mirror segments acting as mirror segments += 2$`)
+	gp6, err := os.ReadFile(filepath.Join(testbed.RepoRoot(), "testdata", "gpstate", "gp6-v.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(briefShape(messages(string(gp6))), briefShape(messages(out))); diff != "" {
+		t.Errorf("gpstate's report differs from Greenplum 6's (-gp6 +ours):\n%s", diff)
+	}
+
+	// The other modes agree that the cluster is healthy.
+	wantExits(t, d, map[string]int{"-e": 0, "-s": 0, "-m": 0, "-Q": 0, "--health": 0})
+	if _, out := d.tool(t, "", "gpstate", "--health"); !strings.HasPrefix(out, "GPSTATE OK - ") {
+		t.Errorf("gpstate --health on a healthy cluster:\n%s", out)
+	}
+
+	// Step 5: write rows on content 1 and wait until its mirror replayed
+	// them (mirrors refuse sessions: their replay position is the proof).
+	p1, m1 := d.portBase+3, d.portBase+53
+	conn := connect(t, host, p1, true)
+	if _, err := conn.Exec(t.Context(), "CREATE TABLE public.seed AS SELECT generate_series(1, 1000) AS i"); err != nil {
+		t.Fatal(err)
+	}
+	var lsn string
+	if err := conn.QueryRow(t.Context(), "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
+		t.Fatal(err)
+	}
+	waitReplayed(t, conn, lsn)
+	if err := conn.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	// Step 6: kill -9 the postmaster of content 1's primary.
+	pdir := filepath.Join(d.dir, host, "primary", "gpseg1")
+	b, err := os.ReadFile(filepath.Join(pdir, "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := strings.SplitN(string(b), "\n", 2)[0]
+	if out, err := exec.Command("kill", "-9", pid).CombinedOutput(); err != nil {
+		t.Fatalf("kill -9 %s: %v %s", pid, err, out)
+	}
+
+	// Step 7: an FTS probe promotes the mirror; the rows are still there,
+	// read from the acting primary.
+	coordPort := d.portBase
+	waitFailover(t, coordPort, 1)
+	acting := connect(t, host, m1, true)
+	var n int
+	if err := acting.QueryRow(t.Context(), "SELECT count(*) FROM public.seed").Scan(&n); err != nil || n != 1000 {
+		t.Fatalf("rows on the acting primary of content 1: %d, %v; want 1000", n, err)
+	}
+
+	// Step 8: gpstate shows the seed's warnings; the history has FTS's rows.
+	code, out = d.tool(t, "", "gpstate")
+	if code != 0 {
+		t.Fatalf("gpstate: exit %d\n%s", code, out)
+	}
+	wantInOrder(t, out,
+		`^\[WARNING\]:-Total primary segment failures \(at coordinator\) +?= 1 +<<<<<<<<$`,
+		`^\[WARNING\]:-Total number postmaster processes missing +?= 1 +<<<<<<<<$`,
+		`^\[WARNING\]:-Total number mirror segments acting as primary segments +?= 1 +<<<<<<<<$`,
+		`^\[INFO\]:-   Total number mirror segments acting as mirror segments +?= 1$`)
+	// The exit codes change as documented (spec §2.3, docs/gpstate-json.md).
+	wantExits(t, d, map[string]int{"-e": 1, "-s": 1, "-m": 0, "-Q": 1, "-c": 0, "--health": 1})
+	if _, out := d.tool(t, "", "gpstate", "-e"); !strings.Contains(out, "Segments with Primary and Mirror Roles Switched") {
+		t.Errorf("gpstate -e after the failover:\n%s", out)
+	}
+	code, out = d.tool(t, "", "gpstate", "--json")
+	var doc struct {
+		Segments []struct {
+			DBID     int `json:"dbid"`
+			Observed struct {
+				ProbablyDown bool `json:"probably_down"`
+			} `json:"observed"`
+		} `json:"segments"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 {
+		t.Fatalf("gpstate --json: exit %d, %v\n%s", code, err, out)
+	}
+	for _, sg := range doc.Segments {
+		if sg.Observed.ProbablyDown != (sg.DBID == 3) {
+			t.Errorf("--json: dbid %d probably_down %v", sg.DBID, sg.Observed.ProbablyDown)
+		}
+	}
+
+	var history []string
+	rows, err := connect(t, "", coordPort, true).Query(t.Context(), `SELECT "desc" FROM gp_configuration_history WHERE "desc" LIKE 'FTS:%' ORDER BY time`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		history = append(history, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(history, regexp.MustCompile(`^FTS: update role, status, and mode for dbid \d+ with contentid 1 to p, u, and n$`).MatchString) {
+		t.Errorf("no FTS promotion row for content 1 in gp_configuration_history:\n%s", strings.Join(history, "\n"))
+	}
+}
+
+// wantExits runs gpstate with each option and checks its exit code.
+func wantExits(t *testing.T, d mirrorless, want map[string]int) {
+	t.Helper()
+	for opt, code := range want {
+		if got, out := d.tool(t, "", "gpstate", opt); got != code {
+			t.Errorf("gpstate %s: exit %d, want %d\n%s", opt, got, code, out)
+		}
+	}
+}
+
+// waitReplayed waits until the mirror streaming from conn's primary has
+// replayed lsn.
+func waitReplayed(t *testing.T, conn cluster.Conn, lsn string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var done bool
+		err := conn.QueryRow(t.Context(), "SELECT coalesce(bool_and(replay_lsn >= $1::pg_lsn), false) FROM pg_stat_replication WHERE application_name = 'gp_walreceiver'", lsn).Scan(&done)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the mirror did not replay %s within 30 s", lsn)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitFailover requests FTS probes until content's mirror is its primary.
+func waitFailover(t *testing.T, coordPort, content int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	conn, err := cluster.Dialer{Getenv: os.Getenv}.Connect(ctx, cluster.ConnConfig{Port: coordPort, Flavour: cluster.GP7, Database: "postgres", ConnectTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for {
+		if _, err := conn.Exec(ctx, "SELECT gp_request_fts_probe_scan()"); err != nil {
+			t.Fatal(err)
+		}
+		var promoted bool
+		if err := conn.QueryRow(ctx, "SELECT count(*) = 1 FROM gp_segment_configuration WHERE content = $1 AND role = 'p' AND preferred_role = 'm'", content).Scan(&promoted); err != nil {
+			t.Fatal(err)
+		}
+		if promoted {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no failover of content %d within 60 s", content)
+		}
+	}
+}
