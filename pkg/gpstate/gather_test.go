@@ -125,14 +125,22 @@ func TestStatusScriptRuns(t *testing.T) {
 	progs := map[string]string{
 		// pg_isready -q -h HOST -p PORT -d postgres: 0 for 6000, 64 for 7000, 2 otherwise
 		"pg_isready": `case $5 in 6000) exit 0 ;; 7000) exit 64 ;; *) exit 2 ;; esac`,
-		// psql ... -c SQL: answers by the SQL's first word after SELECT
-		"psql": `for a; do sql=$a; done
-case $sql in
-*pg_stat_replication*) printf 'gp_walreceiver\037streaming\0370/3000060\0370/3000060\0370\0370/3000060\0370\0372026-11-23 18:49:59+00\0370\n' ;;
-*current_wal*) echo 0/3000060 ;;
-*pg_stat_activity*) ;;
-*version*) echo "PostgreSQL 15.20" ;;
-esac`,
+		// psql ... -c CMD ...: \echo prints, SQL is answered by its kind
+		"psql": `next=
+for a; do
+	if [ "$next" = 1 ]; then
+		next=
+		case $a in
+		'\echo '*) printf '%s\n' "${a#\\echo }" ;;
+		*pg_stat_replication*) printf 'gp_walreceiver\037streaming\0370/3000060\0370/3000060\0370\0370/3000060\0370\0372026-11-23 18:49:59+00\0370\n' ;;
+		*current_wal*) echo 0/3000060 ;;
+		*pg_stat_activity*) ;;
+		*version*) echo "PostgreSQL 15.20" ;;
+		esac
+	fi
+	[ "$a" = -c ] && next=1
+done
+exit 0`,
 		"postgres": `echo "postgres (Greenplum Database) 7.1.0-compat build dev"`,
 	}
 	for name, body := range progs {

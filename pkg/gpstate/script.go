@@ -41,14 +41,30 @@ active() {
 "*) return 0 ;; esac
 	return 1
 }
-# sql DBID TAG ADDRESS PORT SQL: one line per row, tagged.
-sql() {
-	if out=$(PGOPTIONS=$utility PGCONNECT_TIMEOUT=10 "$gphome/bin/psql" -X -A -t -q -F "$us" -h "$3" -p "$4" -d template1 -c "$5" 2>&1); then
+# query DBID ADDRESS PORT TAG SQL [TAG SQL ...]: the statements in one
+# psql session (one process, one connection), each row printed as
+# "<TAG> <DBID> <row>"; a failure prints one gpstate-sqlerr line instead.
+query() {
+	dbid=$1 addr=$2 port=$3
+	shift 3
+	n=$#
+	while [ "$n" -gt 1 ]; do
+		tag=$1 stmt=$2
+		shift 2
+		set -- "$@" -c "\\echo @@$tag" -c "$stmt"
+		n=$((n - 2))
+	done
+	if out=$(PGOPTIONS=$utility PGCONNECT_TIMEOUT=10 "$gphome/bin/psql" -X -A -t -q -v ON_ERROR_STOP=1 -F "$us" -h "$addr" -p "$port" -d template1 "$@" 2>&1); then
+		tag=
 		printf '%s\n' "$out" | while IFS= read -r row; do
-			[ -n "$row" ] && printf '%s %s %s\n' "$2" "$1" "$row"
+			case $row in
+			@@*) tag=${row#@@} ;;
+			'') ;;
+			*) printf '%s %s %s\n' "$tag" "$dbid" "$row" ;;
+			esac
 		done
 	else
-		printf 'gpstate-sqlerr %s %s\n' "$1" "$(printf '%s' "$out" | tr '\n' ' ')"
+		printf 'gpstate-sqlerr %s %s\n' "$dbid" "$(printf '%s' "$out" | tr '\n' ' ')"
 	fi
 }
 observe() {
@@ -73,14 +89,10 @@ observe() {
 	up=$act
 	[ "$want_ready" = 1 ] && { [ "$ready" = 0 ] && up=1 || up=0; }
 	if [ "$kind" = p ] && [ "$up" = 1 ]; then
-		if [ "$want_repl" = 1 ]; then
-			sql "$dbid" gpstate-repl "$addr" "$port" "$repl_sql"
-			sql "$dbid" gpstate-wal "$addr" "$port" "$wal_sql"
-			sql "$dbid" gpstate-rewind "$addr" "$port" "$rewind_sql"
-		fi
-		if [ "$want_version" = 1 ]; then
-			sql "$dbid" gpstate-version "$addr" "$port" "$version_sql"
-		fi
+		set --
+		[ "$want_repl" = 1 ] && set -- gpstate-repl "$repl_sql" gpstate-wal "$wal_sql" gpstate-rewind "$rewind_sql"
+		[ "$want_version" = 1 ] && set -- "$@" gpstate-version "$version_sql"
+		[ $# -gt 0 ] && query "$dbid" "$addr" "$port" "$@"
 	fi
 }
 while [ $# -ge 5 ]; do
