@@ -23,6 +23,15 @@ func (f Flavour) CoordinatorWord() string {
 	return "master"
 }
 
+// CoordinatorTitle is CoordinatorWord capitalised, as headings and
+// sentences start: "Master", "Coordinator".
+func (f Flavour) CoordinatorTitle() string {
+	if f == GP7 || f == Cloudberry {
+		return "Coordinator"
+	}
+	return "Master"
+}
+
 // ProductWord is the product name in the flavour's messages ("local
 // Greenplum Version", "local Cloudberry Version"; spec §1.11).
 func (f Flavour) ProductWord() string {

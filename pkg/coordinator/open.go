@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
@@ -78,15 +77,11 @@ func Open(ctx context.Context, env *app.Env, opts Options) (_ *Coordinator, err 
 	if c.DataDir, err = cluster.CoordinatorDataDir(opts.DataDir, env.Getenv, f); err != nil {
 		return nil, &app.ExpectedError{Err: err}
 	}
-	log.Debug(fmt.Sprintf("Obtaining %s's port from %s data directory", word, word))
-	conf, err := cluster.ReadPostgresConf(c.DataDir)
+	conf, port, err := ReadConf(log, c.DataDir, f)
 	if err != nil {
-		return nil, app.Errorf("%v (is %s the %s data directory?)", err, c.DataDir, word)
+		return nil, err
 	}
-	if c.Port, err = conf.Port(); err != nil {
-		return nil, app.Errorf("%s port in %s: %v", word, filepath.Join(c.DataDir, "postgresql.conf"), err)
-	}
-	log.Debug(fmt.Sprintf("Read from postgresql.conf port=%d", c.Port))
+	c.Port = port
 	if c.MaxConnections, err = conf.MaxConnections(); err == nil {
 		log.Debug(fmt.Sprintf("Read from postgresql.conf max_connections=%d", c.MaxConnections))
 	}

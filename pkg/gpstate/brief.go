@@ -29,7 +29,7 @@ func briefRecords(st *Status, expanding bool) []gplog.Record {
 	at := "(at " + f.CoordinatorWord() + ")"
 	t := &render.Table{Arrows: true}
 	t.Separator()
-	t.Add(briefCoordinatorTitle(f)+" instance", "= Active")
+	t.Add(f.CoordinatorTitle()+" instance", "= Active")
 	briefStandbyRows(st, t)
 	t.Add("Total segment instance count from metadata", fmt.Sprintf("= %d", len(st.Cluster.Segments())))
 	t.Separator()
@@ -70,19 +70,12 @@ func briefRecords(st *Status, expanding bool) []gplog.Record {
 	return append(recs, t.Records()...)
 }
 
-// briefCoordinatorTitle is the coordinator word starting a row: "Master"
-// on Greenplum 6, "Coordinator" from Greenplum 7 on.
-func briefCoordinatorTitle(f cluster.Flavour) string {
-	w := f.CoordinatorWord()
-	return strings.ToUpper(w[:1]) + w[1:]
-}
-
 // briefStandbyRows appends the standby rows that -b and -s share
 // (__appendStandbySummary): "Master standby" and, when one is configured,
 // "Standby master state" from what its host said.
 func briefStandbyRows(st *Status, t *render.Table) {
 	f := st.Flavour
-	word, title := f.CoordinatorWord(), briefCoordinatorTitle(f)
+	word, title := f.CoordinatorWord(), f.CoordinatorTitle()
 	sb, ok := st.Cluster.Standby()
 	if !ok {
 		t.Add(title+" standby", "= No "+word+" standby configured")

@@ -76,7 +76,7 @@ func (r *report) detailCoordinator(ctx context.Context) (detailCoordinator, erro
 // the end of the segment table.
 func detailRecords(st *Status, co detailCoordinator, expanding bool) ([]gplog.Record, bool) {
 	f := st.Flavour
-	title := briefCoordinatorTitle(f)
+	title := f.CoordinatorTitle()
 	rep := st.Replication()
 	var recs []gplog.Record
 	for _, w := range rep.Warnings {

@@ -158,10 +158,3 @@ func modeRecords(level slog.Level, msgs []string) []gplog.Record {
 	}
 	return recs
 }
-
-// modeTitle is the coordinator word starting a message: "Master" on
-// Greenplum 6, "Coordinator" from Greenplum 7 on.
-func modeTitle(f cluster.Flavour) string {
-	w := f.CoordinatorWord()
-	return strings.ToUpper(w[:1]) + w[1:]
-}

@@ -25,7 +25,7 @@ func (r *report) ports(ctx context.Context) error {
 // portsRecords builds -p's lines (pure).
 func portsRecords(st *Status) []gplog.Record {
 	recs := modeInfo(
-		fmt.Sprintf("-%s segment instance  %s  port = %d", modeTitle(st.Flavour), st.DataDir, st.Port),
+		fmt.Sprintf("-%s segment instance  %s  port = %d", st.Flavour.CoordinatorTitle(), st.DataDir, st.Port),
 		"-Segment instance port assignments",
 		portsDashes)
 	t := &render.Table{Arrows: true}

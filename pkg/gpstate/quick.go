@@ -37,7 +37,7 @@ func quickRecords(st *Status) ([]gplog.Record, bool) {
 		}
 	}
 	recs := modeInfo(
-		"-Quick "+f.ProductWord()+" database status from "+modeTitle(f)+" instance only",
+		"-Quick "+f.ProductWord()+" database status from "+f.CoordinatorTitle()+" instance only",
 		quickDashes,
 		fmt.Sprintf("# of up segments, from configuration table     = %d", len(up)))
 	if len(down) > 0 {

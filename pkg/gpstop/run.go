@@ -13,6 +13,7 @@ import (
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/coordinator"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
@@ -131,19 +132,15 @@ func (s *stopper) prepare(ctx context.Context) (err error) {
 	}
 	s.flavour = s.version.Flavour
 	s.coord = s.flavour.CoordinatorWord()
-	s.coordCap = strings.ToUpper(s.coord[:1]) + s.coord[1:]
+	s.coordCap = s.flavour.CoordinatorTitle()
 	if s.mdd, err = cluster.CoordinatorDataDir(s.opts.DataDir, s.env.Getenv, s.flavour); err != nil {
 		return &app.ExpectedError{Err: err}
 	}
-	log.Debug(fmt.Sprintf("Obtaining %s's port from %s data directory", s.coord, s.coord))
-	conf, err := cluster.ReadPostgresConf(s.mdd)
+	_, port, err := coordinator.ReadConf(log, s.mdd, s.flavour)
 	if err != nil {
-		return app.Errorf("%v (is %s the %s data directory?)", err, s.mdd, s.coord)
+		return err
 	}
-	if s.port, err = conf.Port(); err != nil {
-		return app.Errorf("%s port: %v", s.coord, err)
-	}
-	log.Debug(fmt.Sprintf("Read from postgresql.conf port=%d", s.port))
+	s.port = port
 	if err := s.checkRunning(); err != nil {
 		return err
 	}
