@@ -40,10 +40,8 @@ create)
 	fi
 	. "$dir/gpdemo_env.sh"
 	echo
-	say "the catalog (gpstate lands with issue 7; until then, psql):"
-	PGOPTIONS='-c gp_role=utility' psql -h /tmp -p "$PGPORT" -d postgres -P pager=off -c \
-		'SELECT dbid, content, role, preferred_role, mode, status, hostname, address, port, datadir
-		   FROM gp_segment_configuration ORDER BY content, role DESC'
+	say "gpstate:"
+	"$bin/gpstate"
 	echo
 	say "to use it:  source $dir/gpdemo_env.sh"
 	say "to remove:  make demo-clean"

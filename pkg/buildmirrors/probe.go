@@ -16,8 +16,10 @@ import (
 // gpdbid is internal.auto.conf's gp_dbid, port postgresql.conf's, standby
 // whether standby.signal or recovery.conf exists, pid a live postmaster's
 // (from postmaster.pid), busy whether something listens on the port (TCP,
-// from /proc/net/tcp and tcp6, or a /tmp/.s.PGSQL.<port>.lock file), avail
-// the free kB of the filesystem that will hold the directory.
+// from /proc/net/tcp and tcp6, or a /tmp/.s.PGSQL.<port>.lock file naming a
+// live process: a server killed -9 leaves a stale one, which PostgreSQL
+// replaces), avail the free kB of the filesystem that will hold the
+// directory.
 const targetScript = `set -u
 field() { sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*'\{0,1\}\([0-9][0-9]*\).*/\1/p" "$2" 2>/dev/null | tail -n 1; }
 while [ $# -ge 3 ]; do
@@ -46,7 +48,14 @@ while [ $# -ge 3 ]; do
 		[ -r "$f" ] || continue
 		awk -v h="$hex" 'NR > 1 { n = split($2, a, ":"); if (a[n] == h && $4 == "0A") f = 1 } END { exit !f }' "$f" && busy=1
 	done
-	[ -e "/tmp/.s.PGSQL.$port.lock" ] && busy=1
+	lock=/tmp/.s.PGSQL.$port.lock
+	if [ -e "$lock" ]; then
+		lp=$(sed -n 1p "$lock" 2>/dev/null | tr -d ' ')
+		case $lp in
+		''|*[!0-9]*) busy=1 ;;
+		*) kill -0 "$lp" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$lp/status" 2>/dev/null && busy=1 ;;
+		esac
+	fi
 	d=$dir
 	while [ ! -d "$d" ]; do d=$(dirname "$d"); done
 	avail=$(df -Pk "$d" 2>/dev/null | awk 'NR == 2 { print $4 }')
