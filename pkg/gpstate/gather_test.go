@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -187,5 +188,42 @@ exit 0`,
 	}
 	if o.Binary["localhost"] != "postgres (Greenplum Database) 7.1.0-compat build dev" {
 		t.Errorf("binary %q", o.Binary["localhost"])
+	}
+}
+
+// TestGP6ChecksMatchTranscript: the pg_isready call of the status script
+// is Greenplum 6's, as gp6-s-v.txt recorded it (its helper ran
+// `PGOPTIONS="-c gp_session_role=utility" pg_isready -q -h mdw -p 7000 -d
+// postgres` for every instance): same options, and the utility setting
+// StatusCommands passes for GP6.
+func TestGP6ChecksMatchTranscript(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "gpstate", "gp6-s-v.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`Running Command: PGOPTIONS="([^"]*)" pg_isready (-q -h \S+ -p \d+ -d postgres)$`)
+	var seen int
+	for _, line := range strings.Split(string(b), "\n") {
+		m := re.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		seen++
+		if m[1] != utilityOptions(cluster.GP6) {
+			t.Errorf("PGOPTIONS %q in the transcript, %q in the script", m[1], utilityOptions(cluster.GP6))
+		}
+		want := regexp.MustCompile(`-h \S+ -p \d+`).ReplaceAllString(m[2], `-h "$$addr" -p "$$port"`)
+		if !strings.Contains(statusScript, `pg_isready" `+want) {
+			t.Errorf("the script does not run pg_isready %s", want)
+		}
+	}
+	if seen != 5 {
+		t.Fatalf("%d pg_isready lines in gp6-s-v.txt, want 5 (coordinator, 2 primaries, 2 mirrors)", seen)
+	}
+	c := mustCluster(t, healthyGP6().segs)
+	for _, cmd := range StatusCommands("/g", cluster.GP6, c, Request{Readiness: true}) {
+		if cmd.Args[1] != "-c gp_session_role=utility" || cmd.Args[4] != "1" {
+			t.Errorf("GP6 status command args %q", cmd.Args[:5])
+		}
 	}
 }
