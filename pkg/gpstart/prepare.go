@@ -29,15 +29,11 @@ func (s *starter) prepare(ctx context.Context) (err error) {
 	if err := s.checkBinaries(ctx); err != nil {
 		return err
 	}
-	if s.version, err = cluster.LocalVersion(ctx, s.env.Exec, s.gphome); err != nil {
-		return app.Errorf("%v (is GPHOME=%s a Greenplum installation?)", err, s.gphome)
+	if s.version, s.mdd, err = coordinator.Locate(ctx, s.env, s.gphome, s.opts.DataDir); err != nil {
+		return err
 	}
 	s.flavour = s.version.Flavour
-	s.coord = s.flavour.CoordinatorWord()
-	s.coordCap = s.flavour.CoordinatorTitle()
-	if s.mdd, err = cluster.CoordinatorDataDir(s.opts.DataDir, s.env.Getenv, s.flavour); err != nil {
-		return &app.ExpectedError{Err: err}
-	}
+	s.coord, s.coordCap = s.flavour.CoordinatorWord(), s.flavour.CoordinatorTitle()
 	conf, port, err := coordinator.ReadConf(log, s.mdd, s.flavour)
 	if err != nil {
 		return err

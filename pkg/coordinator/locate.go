@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -24,4 +25,20 @@ func ReadConf(log *slog.Logger, dataDir string, f cluster.Flavour) (conf cluster
 	}
 	log.Debug(fmt.Sprintf("Read from postgresql.conf port=%d", port))
 	return conf, port, nil
+}
+
+// Locate learns, before any connection, the installed binaries' version
+// ($GPHOME/bin/postgres --gp-version, hence the flavour) and the
+// coordinator data directory (-d, else the flavour's environment
+// variable), with the errors the tools give.
+func Locate(ctx context.Context, env *app.Env, gphome, dataDirFlag string) (cluster.Version, string, error) {
+	v, err := cluster.LocalVersion(ctx, env.Exec, gphome)
+	if err != nil {
+		return cluster.Version{}, "", app.Errorf("%v (is GPHOME=%s a Greenplum installation?)", err, gphome)
+	}
+	mdd, err := cluster.CoordinatorDataDir(dataDirFlag, env.Getenv, v.Flavour)
+	if err != nil {
+		return cluster.Version{}, "", &app.ExpectedError{Err: err}
+	}
+	return v, mdd, nil
 }
