@@ -1,7 +1,6 @@
 package gpstate
 
 import (
-	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gpmgmt/gpmgmt/internal/golden"
-	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
@@ -56,27 +54,13 @@ func briefCases(more ...briefCase) []briefCase {
 	return append(append([]briefCase{}, fixtures...), more...)
 }
 
-// briefExitCode is the exit code Main would give err.
-func briefExitCode(t *testing.T, err error) int {
-	t.Helper()
-	if err == nil {
-		return 0
-	}
-	var e *app.ExitError
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	t.Fatalf("unexpected error: %v", err)
-	return -1
-}
-
 // runBrief runs the brief report on f with no gpexpand in progress (an
 // empty coordinator data directory) and returns the console output.
 func runBrief(t *testing.T, f *fixture) string {
 	t.Helper()
 	tr := newTestReport(t, f, &Options{Brief: true}, slog.LevelInfo)
 	tr.co.DataDir = t.TempDir()
-	if code := briefExitCode(t, tr.brief(t.Context())); code != 0 {
+	if code := exitCode(t, tr.brief(t.Context())); code != 0 {
 		t.Errorf("exit code %d, want 0 (spec §2.3: -b always exits 0)", code)
 	}
 	if calls := tr.conn.SQL(); len(calls) != 0 {
@@ -111,7 +95,7 @@ func TestBriefMatchesTranscripts(t *testing.T) {
 		want []string
 	}{
 		{"gp6-all-modes-healthy.txt -b", transcript(t, "-b")},
-		{"gp6-v.txt", briefWithoutDebug(transcriptSection(t, "gp6-v.txt", ""))},
+		{"gp6-v.txt", withoutDebug(transcriptSection(t, "gp6-v.txt", ""))},
 	} {
 		want := tt.want
 		if len(want) == 0 || want[0] != briefGatheringLine {
@@ -121,26 +105,6 @@ func TestBriefMatchesTranscripts(t *testing.T) {
 			t.Errorf("%s differs (-transcript +got):\n%s", tt.name, d)
 		}
 	}
-}
-
-// briefWithoutDebug drops DEBUG records and the lines that continue them.
-func briefWithoutDebug(msgs []string) []string {
-	var out []string
-	inDebug := false
-	for _, m := range msgs {
-		switch {
-		case strings.HasPrefix(m, "DEBUG: "):
-			inDebug = true
-		case strings.HasPrefix(m, "verbatim: "):
-			if !inDebug {
-				out = append(out, m)
-			}
-		default:
-			inDebug = false
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // TestBriefLayout checks the layout rules of spec §2.4.1 and §1.3.1 on a

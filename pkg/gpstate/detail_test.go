@@ -99,7 +99,7 @@ func TestDetailGolden(t *testing.T) {
 				t.Fatalf("no exit code stated for fixture %q", tt.name)
 			}
 			tr := newDetailReport(t, tt.make())
-			if got := briefExitCode(t, tr.detail(t.Context())); got != want {
+			if got := exitCode(t, tr.detail(t.Context())); got != want {
 				t.Errorf("exit code %d, want %d", got, want)
 			}
 			golden.Check(t, "gpstate", "detail_"+tt.name+".golden", tr.out.Bytes())
@@ -135,7 +135,7 @@ func TestDetailMatchesTranscripts(t *testing.T) {
 		want []string
 	}{
 		{"gp6-all-modes-healthy.txt -s", healthyGP6(), transcript(t, "-s")},
-		{"gp6-s-v.txt", laterRun(), briefWithoutDebug(transcriptSection(t, "gp6-s-v.txt", ""))},
+		{"gp6-s-v.txt", laterRun(), withoutDebug(transcriptSection(t, "gp6-s-v.txt", ""))},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := newDetailReport(t, tt.f)

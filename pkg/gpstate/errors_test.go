@@ -103,7 +103,7 @@ func TestErrorsMatchesTranscripts(t *testing.T) {
 		code int
 	}{
 		{"gp6-all-modes-healthy.txt -e", healthyGP6(), transcript(t, "-e"), 0},
-		{"gp6-e-v.txt", healthyGP6(), errorsWithoutDebug(transcriptSection(t, "gp6-e-v.txt", "")), 0},
+		{"gp6-e-v.txt", healthyGP6(), withoutDebug(transcriptSection(t, "gp6-e-v.txt", "")), 0},
 		{"failover -e (degraded)", primaryDown(), []string{
 			"Gathering data from segments...",
 			"WARNING: pg_stat_replication shows no standby connections",
@@ -145,27 +145,6 @@ func TestErrorsMatchesTranscripts(t *testing.T) {
 		}
 		modesCheckTranscript(t, tt.name, tt.f, (*report).errors, errorsSetup(t), want[1:], tt.code)
 	}
-}
-
-// errorsWithoutDebug drops DEBUG records and the lines that continue them
-// (the helper's multi-line stdout in gp6-e-v.txt).
-func errorsWithoutDebug(msgs []string) []string {
-	var out []string
-	inDebug := false
-	for _, m := range msgs {
-		switch {
-		case strings.HasPrefix(m, "DEBUG: "):
-			inDebug = true
-		case strings.HasPrefix(m, "verbatim: "):
-			if !inDebug {
-				out = append(out, m)
-			}
-		default:
-			inDebug = false
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // TestErrorsMirrorless: without mirrors -e says so and exits 1, whatever

@@ -2,6 +2,7 @@ package gpstate
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/app/apptest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster/clustertest"
@@ -280,4 +282,39 @@ func transcriptSection(t *testing.T, file, args string) []string {
 		out = append(out, m)
 	}
 	return out
+}
+
+// withoutDebug drops DEBUG records and the lines that continue them (a
+// helper's multi-line stdout in the -v transcripts).
+func withoutDebug(msgs []string) []string {
+	var out []string
+	inDebug := false
+	for _, m := range msgs {
+		switch {
+		case strings.HasPrefix(m, "DEBUG: "):
+			inDebug = true
+		case strings.HasPrefix(m, "verbatim: "):
+			if !inDebug {
+				out = append(out, m)
+			}
+		default:
+			inDebug = false
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// exitCode is the exit code Main would give a report's err.
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	if err == nil {
+		return 0
+	}
+	var e *app.ExitError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	t.Fatalf("unexpected error: %v", err)
+	return -1
 }

@@ -2,7 +2,6 @@ package gpstate
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gpmgmt/gpmgmt/internal/golden"
-	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
@@ -49,20 +47,6 @@ func modesCatalogOnly(make func() *fixture) func() *fixture {
 	}
 }
 
-// modesExitCode is the exit code Main would give err.
-func modesExitCode(t *testing.T, err error) int {
-	t.Helper()
-	if err == nil {
-		return 0
-	}
-	var e *app.ExitError
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	t.Fatalf("unexpected error: %v", err)
-	return -1
-}
-
 // modesRun runs one report (a method value such as (*report).mirrors) on
 // f at INFO, after setup (which may be nil) adjusts the test report, and
 // returns the console output, the exit code and the test report.
@@ -72,7 +56,7 @@ func modesRun(t *testing.T, f *fixture, run func(*report, context.Context) error
 	if setup != nil {
 		setup(tr)
 	}
-	code := modesExitCode(t, run(tr.report, t.Context()))
+	code := exitCode(t, run(tr.report, t.Context()))
 	return tr.out.String(), code, tr
 }
 

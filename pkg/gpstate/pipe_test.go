@@ -18,7 +18,7 @@ import (
 func runPipe(t *testing.T, f *fixture) string {
 	t.Helper()
 	tr := newTestReport(t, f, &Options{Pipe: true}, slog.LevelInfo)
-	if code := briefExitCode(t, tr.pipe(t.Context())); code != 0 {
+	if code := exitCode(t, tr.pipe(t.Context())); code != 0 {
 		t.Errorf("exit code %d, want 0 (spec §2.3)", code)
 	}
 	return tr.out.String()
