@@ -75,10 +75,16 @@ func (d mirrorless) removeMirrors(t testing.TB) {
 // tool runs a built tool blind, with stdin, and returns its exit code and output.
 func (d mirrorless) tool(t testing.TB, stdin, name string, args ...string) (int, string) {
 	t.Helper()
+	return d.toolEnv(t, nil, stdin, name, args...)
+}
+
+// toolEnv is tool with extra environment variables (NAME=value).
+func (d mirrorless) toolEnv(t testing.TB, env []string, stdin, name string, args ...string) (int, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	cmd := testbed.Blind(t, exec.CommandContext(ctx, filepath.Join(toolsDir, name), append(args, "-l", t.TempDir())...), d.hidden...)
-	cmd.Env = append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+d.coord, "MASTER_DATA_DIRECTORY=")
+	cmd.Env = append(append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+d.coord, "MASTER_DATA_DIRECTORY="), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -180,6 +180,23 @@ func TestSeedWalkthrough(t *testing.T) {
 		}
 	}
 
+	// The segment host stops answering SSH: gpstate says so, in bounded
+	// time, without a stack trace. --health names the host, and as every
+	// instance is on it, no content has a usable instance: exit 2.
+	down := []string{"HOME=" + unreachableHome(t, host)}
+	begin := time.Now()
+	code, out = d.toolEnv(t, down, "", "gpstate")
+	if code != 0 || !strings.Contains(out, "[WARNING]:-Error getting status from host "+host) || strings.Contains(out, "goroutine") {
+		t.Errorf("gpstate with %s unreachable: exit %d\n%s", host, code, out)
+	}
+	code, out = d.toolEnv(t, down, "", "gpstate", "--health")
+	if code != 2 || !strings.HasPrefix(out, "GPSTATE DOUBLE_FAULT - ") || !strings.Contains(out, "\nUNREACHABLE: host "+host+" did not answer") {
+		t.Errorf("gpstate --health with %s unreachable: exit %d\n%s", host, code, out)
+	}
+	if took := time.Since(begin); took > 60*time.Second {
+		t.Errorf("two gpstate runs against an unreachable host took %s", took)
+	}
+
 	var history []string
 	rows, err := connect(t, "", coordPort, true).Query(t.Context(), `SELECT "desc" FROM gp_configuration_history WHERE "desc" LIKE 'FTS:%' ORDER BY time`)
 	if err != nil {
