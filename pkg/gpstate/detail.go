@@ -12,7 +12,8 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/render"
 )
 
-// The coordinator queries of -s (spec §2.4.2), run in utility mode.
+// The coordinator queries of -s (spec §2.4.2), run in utility mode; --json
+// reports their answers too.
 const (
 	detailInitVersionSQL   = "select productversion from gp_version_at_initdb limit 1;"
 	detailServerVersionSQL = "show server_version;"

@@ -17,12 +17,6 @@ import (
 // changes meaning; new fields do not change it.
 const JSONSchemaVersion = 1
 
-// The coordinator queries of -s (spec §2.4.2) that --json reports too.
-const (
-	jsonInitVersionSQL   = "select productversion from gp_version_at_initdb limit 1;"
-	jsonServerVersionSQL = "show server_version;"
-)
-
 // The --json document. Field order is output order; values that are not
 // known are null, never "Unknown"; lists are never null.
 type (
@@ -183,8 +177,8 @@ func (r *report) jsonCoordinatorExtras(ctx context.Context) jsonExtras {
 		sql, what string
 		into      **string
 	}{
-		{jsonInitVersionSQL, "initsystem version", &x.InitsystemVersion},
-		{jsonServerVersionSQL, "server_version", &x.PostgresVersion},
+		{detailInitVersionSQL, "initsystem version", &x.InitsystemVersion},
+		{detailServerVersionSQL, "server_version", &x.PostgresVersion},
 	} {
 		var s string
 		if err := r.co.Conn.QueryRow(ctx, q.sql).Scan(&s); err != nil {

@@ -26,8 +26,8 @@ const (
 func jsonReport(t *testing.T, f *fixture) string {
 	t.Helper()
 	tr := newTestReport(t, f, &Options{JSON: true}, slog.LevelDebug)
-	tr.conn.On(jsonInitVersionSQL, clustertest.Text(jsonTestInitVersion))
-	tr.conn.On(jsonServerVersionSQL, clustertest.Text(jsonTestServerVersion))
+	tr.conn.On(detailInitVersionSQL, clustertest.Text(jsonTestInitVersion))
+	tr.conn.On(detailServerVersionSQL, clustertest.Text(jsonTestServerVersion))
 	if err := tr.json(t.Context()); err != nil {
 		t.Fatalf("json: %v", err)
 	}
@@ -192,7 +192,7 @@ func TestJSONUnknownsAreNull(t *testing.T) {
 // written.
 func TestJSONCoordinatorQueriesFail(t *testing.T) {
 	tr := newTestReport(t, healthyGP6(), &Options{JSON: true}, slog.LevelInfo)
-	tr.conn.On(jsonServerVersionSQL, clustertest.Text(jsonTestServerVersion))
+	tr.conn.On(detailServerVersionSQL, clustertest.Text(jsonTestServerVersion))
 	if err := tr.json(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -210,8 +210,8 @@ func TestJSONCoordinatorQueriesFail(t *testing.T) {
 // TestJSONWriteFails: a stdout that cannot be written is an error.
 func TestJSONWriteFails(t *testing.T) {
 	tr := newTestReport(t, healthyGP6(), &Options{JSON: true}, slog.LevelInfo)
-	tr.conn.On(jsonInitVersionSQL, clustertest.Text(jsonTestInitVersion))
-	tr.conn.On(jsonServerVersionSQL, clustertest.Text(jsonTestServerVersion))
+	tr.conn.On(detailInitVersionSQL, clustertest.Text(jsonTestInitVersion))
+	tr.conn.On(detailServerVersionSQL, clustertest.Text(jsonTestServerVersion))
 	tr.env.Out = jsonBrokenWriter{}
 	if err := tr.json(t.Context()); err == nil || !strings.Contains(err.Error(), "write the JSON document") {
 		t.Errorf("err = %v", err)
@@ -234,8 +234,8 @@ func TestJSONRun(t *testing.T) {
 		t.Run(fx.name, func(t *testing.T) {
 			rig := newHealthRig(t, fx.make())
 			rig.opts.Health, rig.opts.JSON = false, true
-			rig.conn.On(jsonInitVersionSQL, clustertest.Text(jsonTestInitVersion))
-			rig.conn.On(jsonServerVersionSQL, clustertest.Text(jsonTestServerVersion))
+			rig.conn.On(detailInitVersionSQL, clustertest.Text(jsonTestInitVersion))
+			rig.conn.On(detailServerVersionSQL, clustertest.Text(jsonTestServerVersion))
 			if err := Run(t.Context(), rig.env, rig.opts); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
