@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -115,8 +116,10 @@ func TestPIDError(t *testing.T) {
 }
 
 // TestStatusScriptRuns runs the script with this machine's sh on fake
-// programs: a running primary (pid file, lock file, replication rows from
-// "psql"), a mirror pg_isready calls live (64), and a stopped instance.
+// programs: a running primary (pid file, a listening socket, replication
+// rows from "psql", so pg_isready is not needed), a mirror pg_isready calls
+// live (64), and a stopped instance. Ports are below the ephemeral range
+// and away from the test slots, so the sockets are this test's.
 func TestStatusScriptRuns(t *testing.T) {
 	home := t.TempDir()
 	bin := filepath.Join(home, "bin")
@@ -124,8 +127,9 @@ func TestStatusScriptRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	progs := map[string]string{
-		// pg_isready -q -h HOST -p PORT -d postgres: 0 for 6000, 64 for 7000, 2 otherwise
-		"pg_isready": `case $5 in 6000) exit 0 ;; 7000) exit 64 ;; *) exit 2 ;; esac`,
+		// pg_isready -q -h HOST -p PORT -d postgres: 64 for the mirror,
+		// 2 otherwise; it must not be asked about the primary
+		"pg_isready": `case $5 in 31541) exit 64 ;; 31540) echo asked >"$TMPDIR/asked"; exit 0 ;; *) exit 2 ;; esac`,
 		// psql ... -c CMD ...: \echo prints, SQL is answered by its kind
 		"psql": `next=
 for a; do
@@ -155,12 +159,19 @@ exit 0`,
 			t.Fatal(err)
 		}
 	}
+	l, err := net.Listen("unix", "/tmp/.s.PGSQL.31540")
+	if err != nil {
+		t.Skipf("cannot listen on /tmp/.s.PGSQL.31540: %v", err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	segs := []cluster.Segment{
-		seg(1, -1, cluster.RolePrimary, cluster.ModeNotSynced, "localhost", 5999, t.TempDir()),
-		seg(2, 0, cluster.RolePrimary, cluster.ModeSynced, "localhost", 6000, pdir),
-		seg(3, 0, cluster.RoleMirror, cluster.ModeSynced, "localhost", 7000, mdir),
-		seg(4, 1, cluster.RolePrimary, cluster.ModeNotSynced, "localhost", 6001, sdir),
-		seg(5, 1, cluster.RoleMirror, cluster.ModeNotSynced, "localhost", 7001, t.TempDir()),
+		seg(1, -1, cluster.RolePrimary, cluster.ModeNotSynced, "localhost", 31539, t.TempDir()),
+		seg(2, 0, cluster.RolePrimary, cluster.ModeSynced, "localhost", 31540, pdir),
+		seg(3, 0, cluster.RoleMirror, cluster.ModeSynced, "localhost", 31541, mdir),
+		seg(4, 1, cluster.RolePrimary, cluster.ModeNotSynced, "localhost", 31542, sdir),
+		seg(5, 1, cluster.RoleMirror, cluster.ModeNotSynced, "localhost", 31543, t.TempDir()),
 	}
 	segs[4].Status = cluster.StatusDown
 	c := mustCluster(t, segs)
@@ -170,8 +181,11 @@ exit 0`,
 	if len(o.HostWarnings) != 0 {
 		t.Fatalf("host warnings: %v", o.HostWarnings)
 	}
-	if got := o.Instances[2]; !got.PIDFile || got.PID != 4242 || got.Ready != 0 || got.Version != "PostgreSQL 15.20" {
+	if got := o.Instances[2]; !got.PIDFile || got.PID != 4242 || !got.Active || got.Ready != 0 || got.Version != "PostgreSQL 15.20" {
 		t.Errorf("primary: %+v", got)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "asked")); err == nil {
+		t.Error("pg_isready ran for a primary whose utility session worked")
 	}
 	if got := o.Instances[3]; !got.PIDFile || got.Ready != 64 || got.Version != "" {
 		t.Errorf("mirror: %+v", got)
@@ -184,7 +198,7 @@ exit 0`,
 		t.Errorf("replication of the primary: %+v", r)
 	}
 	if _, asked := o.Repl[4]; asked {
-		t.Error("a primary that pg_isready calls down was queried")
+		t.Error("a primary with no server on its socket was queried")
 	}
 	if o.Binary["localhost"] != "postgres (Greenplum Database) 7.1.0-compat build dev" {
 		t.Errorf("binary %q", o.Binary["localhost"])

@@ -43,7 +43,8 @@ active() {
 }
 # query DBID ADDRESS PORT TAG SQL [TAG SQL ...]: the statements in one
 # psql session (one process, one connection), each row printed as
-# "<TAG> <DBID> <row>"; a failure prints one gpstate-sqlerr line instead.
+# "<TAG> <DBID> <row>"; a failure prints one gpstate-sqlerr line instead
+# and returns 1.
 query() {
 	dbid=$1 addr=$2 port=$3
 	shift 3
@@ -65,6 +66,7 @@ query() {
 		done
 	else
 		printf 'gpstate-sqlerr %s %s\n' "$dbid" "$(printf '%s' "$out" | tr '\n' ' ')"
+		return 1
 	fi
 }
 observe() {
@@ -78,22 +80,24 @@ observe() {
 	fi
 	[ -e "/tmp/.s.PGSQL.$port.lock" ] && lock=1
 	active "$port" && act=1
-	ready=-1
-	if [ "$want_ready" = 1 ]; then
+	# A current primary is asked its replication state (and version())
+	# first: if that utility session works, it accepts connections, which
+	# is what pg_isready would say; only otherwise does pg_isready run.
+	set --
+	if [ "$kind" = p ]; then
+		[ "$want_repl" = 1 ] && set -- gpstate-repl "$repl_sql" gpstate-wal "$wal_sql" gpstate-rewind "$rewind_sql"
+		[ "$want_version" = 1 ] && set -- "$@" gpstate-version "$version_sql"
+	fi
+	ready=-1 rows=
+	if [ $# -gt 0 ] && [ "$act" = 1 ]; then
+		rows=$(query "$dbid" "$addr" "$port" "$@") && [ "$want_ready" = 1 ] && ready=0
+	fi
+	if [ "$want_ready" = 1 ] && [ "$ready" = -1 ]; then
 		PGOPTIONS=$utility PGCONNECT_TIMEOUT=10 "$gphome/bin/pg_isready" -q -h "$addr" -p "$port" -d postgres >/dev/null 2>&1
 		ready=$?
 	fi
 	printf 'gpstate-status %s %s %s %s %s %s\n' "$dbid" "$pidfile" "$pid" "$lock" "$act" "$ready"
-	# ask a primary that accepts connections: pg_isready said so, or,
-	# when not asked, a server listens on its socket
-	up=$act
-	[ "$want_ready" = 1 ] && { [ "$ready" = 0 ] && up=1 || up=0; }
-	if [ "$kind" = p ] && [ "$up" = 1 ]; then
-		set --
-		[ "$want_repl" = 1 ] && set -- gpstate-repl "$repl_sql" gpstate-wal "$wal_sql" gpstate-rewind "$rewind_sql"
-		[ "$want_version" = 1 ] && set -- "$@" gpstate-version "$version_sql"
-		[ $# -gt 0 ] && query "$dbid" "$addr" "$port" "$@"
-	fi
+	[ -n "$rows" ] && printf '%s\n' "$rows"
 }
 while [ $# -ge 5 ]; do
 	( observe "$1" "$2" "$3" "$4" "$5" >"$tmp/$1" 2>/dev/null ) &
