@@ -1,8 +1,6 @@
 package addmirrors_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -19,25 +17,11 @@ import (
 
 func parse(t *testing.T, args ...string) (*addmirrors.Options, error) {
 	t.Helper()
-	env, _, _ := apptest.Env(t, "gpaddmirrors")
-	var got *addmirrors.Options
-	cmd := addmirrors.NewCommand(env, func(o *addmirrors.Options) error {
-		got = o
-		return o.Validate()
-	})
-	cmd.SetArgs(append([]string{}, args...))
-	return got, cmd.Execute()
+	return apptest.Parse(t, "gpaddmirrors", addmirrors.NewCommand, args...)
 }
 
 func TestCommonFlagsBound(t *testing.T) {
-	got, err := parse(t, "-avq", "-l/tmp/logs", "--master_data_directory", "/data/qddir")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := app.CommonOptions{NonInteractive: true, Verbose: true, Quiet: true, LogDir: "/tmp/logs", DataDir: "/data/qddir"}
-	if d := cmp.Diff(want, got.CommonOptions, cmpopts.IgnoreUnexported(app.CommonOptions{}), cmpopts.EquateEmpty()); d != "" {
-		t.Errorf("(-want +got):\n%s", d)
-	}
+	apptest.CheckCommonFlags(t, "gpaddmirrors", addmirrors.NewCommand)
 }
 
 func TestDefaults(t *testing.T) {
@@ -99,31 +83,11 @@ func TestValidateRanges(t *testing.T) {
 }
 
 func TestPositionalArgument(t *testing.T) {
-	_, err := parse(t, "-a", "extra")
-	want := &app.ArgumentError{Msg: "too many arguments: only options may be specified", ShowHelp: true}
-	if d := cmp.Diff(error(want), err, cmp.Comparer(func(a, b error) bool { return a.Error() == b.Error() })); d != "" {
-		t.Errorf("(-want +got):\n%s", d)
-	}
+	apptest.CheckRejects(t, "gpaddmirrors", addmirrors.NewCommand, &app.ArgumentError{Msg: "too many arguments: only options may be specified", ShowHelp: true}, "-a", "extra")
 }
 
 // TestMainWithoutGPHOME runs the real command through app.Main: logging
 // starts, and the prelude refuses to run without GPHOME (exit 2), on the console and in the log file alike.
 func TestMainWithoutGPHOME(t *testing.T) {
-	env, stdout, stderr := apptest.Env(t, "gpaddmirrors", "-a")
-	code := app.Main(addmirrors.NewCommand(env, nil), env)
-	want := "20261123:18:54:19:016262 gpaddmirrors:mdw:gpadmin-[INFO]:-Starting gpaddmirrors with args: -a\n" +
-		"20261123:18:54:19:016262 gpaddmirrors:mdw:gpadmin-[ERROR]:-gpaddmirrors error: Environment Variable GPHOME not set\n"
-	if code != 2 || stderr.Len() != 0 {
-		t.Errorf("exit code %d, stderr %q; want 2 and nothing", code, stderr)
-	}
-	if d := cmp.Diff(want, stdout.String()); d != "" {
-		t.Errorf("stdout (-want +got):\n%s", d)
-	}
-	file, err := os.ReadFile(filepath.Join(env.Home, "gpAdminLogs", "gpaddmirrors_20261123.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(want, string(file)); d != "" {
-		t.Errorf("log file (-want +got):\n%s", d)
-	}
+	apptest.CheckMain(t, "gpaddmirrors", addmirrors.NewCommand, 2, []string{"-a"}, "[ERROR]:-gpaddmirrors error: Environment Variable GPHOME not set")
 }
