@@ -24,6 +24,10 @@ fi
 
 user=gpadmin
 home=$(getent passwd "$user" | cut -d: -f6)
+command -v go >/dev/null || {
+	echo "as-gpadmin: Go $(sed -n 's/^go //p' "$top/go.mod") or newer must be on PATH" >&2
+	exit 1
+}
 gobin=$(dirname "$(command -v go)")
 
 # gpadmin only reads the tree (go test writes to its own cache and to temp

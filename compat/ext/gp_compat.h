@@ -42,7 +42,6 @@ extern int	gp_compat_internal_write_depth;
 
 extern const char *gp_role_name(int role);
 extern void gp_compat_catalog_init(void);
-extern char *gp_compat_local_conninfo(const char *dbname);
 
 /* FTS (fts.c) */
 extern void gp_compat_fts_init(void);

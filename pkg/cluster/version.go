@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
+	"time"
 )
 
 // String names the flavour as the docs do.
@@ -82,6 +83,8 @@ func VersionCommand(gphome string) remote.Command {
 		Host:  "localhost",
 		Argv:  []string{filepath.Join(gphome, "bin", "postgres"), "--gp-version"},
 		Label: "local version",
+		// A binary on a hung file system must not hang the tool.
+		Timeout: 30 * time.Second,
 	}
 }
 
