@@ -130,20 +130,16 @@ func TestStatusScriptRuns(t *testing.T) {
 		// pg_isready -q -h HOST -p PORT -d postgres: 64 for the mirror,
 		// 2 otherwise; it must not be asked about the primary
 		"pg_isready": `case $5 in 31541) exit 64 ;; 31540) echo asked >"$TMPDIR/asked"; exit 0 ;; *) exit 2 ;; esac`,
-		// psql ... -c CMD ...: \echo prints, SQL is answered by its kind
-		"psql": `next=
-for a; do
-	if [ "$next" = 1 ]; then
-		next=
-		case $a in
-		'\echo '*) printf '%s\n' "${a#\\echo }" ;;
-		*pg_stat_replication*) printf 'gp_walreceiver\037streaming\0370/3000060\0370/3000060\0370\0370/3000060\0370\0372026-11-23 18:49:59+00\0370\n' ;;
-		*current_wal*) echo 0/3000060 ;;
-		*pg_stat_activity*) ;;
-		*version*) echo "PostgreSQL 15.20" ;;
-		esac
-	fi
-	[ "$a" = -c ] && next=1
+		// psql ... -f -: statements on standard input, \echo prints,
+		// SQL is answered by its kind
+		"psql": `while IFS= read -r line; do
+	case $line in
+	'\echo '*) printf '%s\n' "${line#\\echo }" ;;
+	*pg_stat_replication*) printf 'gp_walreceiver\037streaming\0370/3000060\0370/3000060\0370\0370/3000060\0370\0372026-11-23 18:49:59+00\0370\n' ;;
+	*current_wal*) echo 0/3000060 ;;
+	*pg_stat_activity*) ;;
+	*version*) echo "PostgreSQL 15.20" ;;
+	esac
 done
 exit 0`,
 		"postgres": `echo "postgres (Greenplum Database) 7.1.0-compat build dev"`,

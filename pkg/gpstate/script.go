@@ -13,6 +13,13 @@ package gpstate
 //	then per instance: dbid, port, data directory, address, kind
 //	(p: a current primary, whose pg_stat_replication is read; o: other)
 //
+// Every psql session gets its statements on its own standard input, from a
+// pipe written for that session: GP6's psql (PostgreSQL 9.4) runs only the
+// last of several -c options (gp6-observed.md §10.1), and the script's own
+// standard input is the script itself (sh -s), which psql must never read.
+// The client programs are called with options PostgreSQL 9.4's accept
+// (docs/client-programs.md).
+//
 // Output, one record per line, fields separated by the unit separator
 // (\037) after the tag and dbid:
 //
@@ -42,20 +49,23 @@ active() {
 	return 1
 }
 # query DBID ADDRESS PORT TAG SQL [TAG SQL ...]: the statements in one
-# psql session (one process, one connection), each row printed as
-# "<TAG> <DBID> <row>"; a failure prints one gpstate-sqlerr line instead
-# and returns 1.
+# psql session (one process, one connection), written to psql's standard
+# input by a pipe of this session's own, each preceded by a \echo of its
+# tag; each row is printed as "<TAG> <DBID> <row>". A failure prints one
+# gpstate-sqlerr line instead and returns 1.
 query() {
 	dbid=$1 addr=$2 port=$3
 	shift 3
-	n=$#
-	while [ "$n" -gt 1 ]; do
-		tag=$1 stmt=$2
+	input=
+	while [ $# -ge 2 ]; do
+		stmt=$2
+		case $stmt in *';') ;; *) stmt="$stmt;" ;; esac
+		input="$input\\echo @@$1
+$stmt
+"
 		shift 2
-		set -- "$@" -c "\\echo @@$tag" -c "$stmt"
-		n=$((n - 2))
 	done
-	if out=$(PGOPTIONS=$utility PGCONNECT_TIMEOUT=10 "$gphome/bin/psql" -X -A -t -q -v ON_ERROR_STOP=1 -F "$us" -h "$addr" -p "$port" -d template1 "$@" 2>&1); then
+	if out=$(printf '%s' "$input" | PGOPTIONS=$utility PGCONNECT_TIMEOUT=10 "$gphome/bin/psql" -X -A -t -q -v ON_ERROR_STOP=1 -F "$us" -h "$addr" -p "$port" -d template1 -f - 2>&1); then
 		tag=
 		printf '%s\n' "$out" | while IFS= read -r row; do
 			case $row in
@@ -68,6 +78,13 @@ query() {
 		printf 'gpstate-sqlerr %s %s\n' "$dbid" "$(printf '%s' "$out" | tr '\n' ' ')"
 		return 1
 	fi
+}
+# refused_version ADDRESS PORT: what a mirror's (or standby's) refusal of a
+# session says after "- VERSION: ", as Greenplum 6's mirrors answer; empty
+# when the refusal carries no version.
+refused_version() {
+	PGCONNECT_TIMEOUT=10 "$gphome/bin/psql" -X -h "$1" -p "$2" -d template1 -c 'select 1' </dev/null 2>&1 >/dev/null |
+		sed -n 's/^.*- VERSION: //p' | head -n 1
 }
 observe() {
 	dbid=$1 port=$2 dir=$3 addr=$4 kind=$5
@@ -98,6 +115,11 @@ observe() {
 	fi
 	printf 'gpstate-status %s %s %s %s %s %s\n' "$dbid" "$pidfile" "$pid" "$lock" "$act" "$ready"
 	[ -n "$rows" ] && printf '%s\n' "$rows"
+	if [ "$kind" != p ] && [ "$want_version" = 1 ] && [ "$act" = 1 ]; then
+		v=$(refused_version "$addr" "$port")
+		[ -n "$v" ] && printf 'gpstate-version %s %s\n' "$dbid" "$v"
+	fi
+	return 0
 }
 while [ $# -ge 5 ]; do
 	( observe "$1" "$2" "$3" "$4" "$5" >"$tmp/$1" 2>/dev/null ) &
