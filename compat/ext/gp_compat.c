@@ -41,6 +41,7 @@
 #include "storage/proc.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
@@ -127,6 +128,27 @@ gp_role_name(int role)
  * Module load.  Runs in the postmaster, which makes every GUC below, and the
  * identity read from the data directory, part of what each backend inherits.
  */
+/*
+ * version() in Greenplum's shape: Greenplum's server answers
+ * "PostgreSQL <pg> (Greenplum Database <gp> build <build>) on <platform>",
+ * and the tools read the product and release from the parentheses
+ * (gpstate -i compares them across instances).  The bed answers the same
+ * with its own release, the rest of PostgreSQL's own text kept:
+ * "PostgreSQL 15.x (Greenplum Database 7.1.0-compat build dev) on ...".
+ * gp_compat.sql installs it as pg_catalog.version().
+ */
+PG_FUNCTION_INFO_V1(gp_compat_version);
+
+Datum
+gp_compat_version(PG_FUNCTION_ARGS)
+{
+	const char *platform = strstr(PG_VERSION_STR, " on ");
+
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("PostgreSQL %s (Greenplum Database %s build dev)%s",
+											  PG_VERSION, GP_COMPAT_VERSION,
+											  platform ? platform : "")));
+}
+
 void
 _PG_init(void)
 {
