@@ -5,11 +5,10 @@ import (
 	"os"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
-	"github.com/gpmgmt/gpmgmt/pkg/gpstart"
 	"github.com/gpmgmt/gpmgmt/pkg/gpstop"
 )
 
 func main() {
 	env := app.RealEnv("gpstop")
-	os.Exit(app.Main(gpstop.NewCommand(env, gpstart.Restart, nil), env))
+	os.Exit(app.Main(gpstop.NewCommand(env, nil), env))
 }

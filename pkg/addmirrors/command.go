@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
-	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
 // Defaults and ranges of the batch options (spec §5.1).
@@ -50,10 +49,6 @@ type Options struct {
 	// system resolver.
 	LookupHost func(ctx context.Context, host string) ([]string, error)
 
-	// NewExecutor returns the executor for segment hosts; NewCommand sets
-	// NewSSHExecutor.
-	NewExecutor func(remote.SSHOptions) (Executor, error)
-
 	// StreamTimeout bounds the wait for the new mirrors to stream
 	// (0: buildmirrors.DefaultStreamTimeout).
 	StreamTimeout time.Duration
@@ -86,7 +81,7 @@ func NewCommand(env *app.Env, runF func(*Options) error) *cobra.Command {
 		Short:      "Add mirror segments to a Greenplum Database system.",
 		Positional: app.RejectWithHelp,
 	}
-	opts := &Options{LookupHost: net.DefaultResolver.LookupHost, NewExecutor: NewSSHExecutor}
+	opts := &Options{LookupHost: net.DefaultResolver.LookupHost}
 	cmd := app.NewCommand(env, spec, opts, runF, func(ctx context.Context, o *Options) error {
 		return Run(ctx, env, o)
 	})

@@ -30,7 +30,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := addmirrors.Options{PortOffset: 1000, BatchSize: 16, SegmentBatchSize: 64}
-	if d := cmp.Diff(want, *got, cmpopts.IgnoreFields(addmirrors.Options{}, "CommonOptions", "LookupHost", "NewExecutor")); d != "" {
+	if d := cmp.Diff(want, *got, cmpopts.IgnoreFields(addmirrors.Options{}, "CommonOptions", "LookupHost")); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
 	if got.LookupHost == nil {
@@ -48,7 +48,7 @@ func TestOwnFlagsBound(t *testing.T) {
 	}
 	want := addmirrors.Options{DirFile: "/tmp/dirs", ConfigFile: "/tmp/in", OutputFile: "/tmp/out", PortOffset: -500,
 		Spread: true, BatchSize: 64, SegmentBatchSize: 128, HBAHostnames: true, DryRun: true}
-	if d := cmp.Diff(want, *got, cmpopts.IgnoreFields(addmirrors.Options{}, "CommonOptions", "LookupHost", "NewExecutor")); d != "" {
+	if d := cmp.Diff(want, *got, cmpopts.IgnoreFields(addmirrors.Options{}, "CommonOptions", "LookupHost")); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
 	long, err := parse(t, "--batch-size=1", "--segment-batch-size", "1")

@@ -14,16 +14,6 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
-// Executor is what gpaddmirrors needs of remote.SSHExecutor.
-type Executor interface {
-	remote.Executor
-	CheckHostKeys(ctx context.Context, hosts []string) error
-	Close() error
-}
-
-// NewSSHExecutor is the real Options.NewExecutor.
-func NewSSHExecutor(o remote.SSHOptions) (Executor, error) { return remote.NewSSHExecutor(o) }
-
 // banner is Greenplum's closing message (spec §5.2 step 12).
 var banner = []string{
 	strings.Repeat("*", 66),
@@ -37,7 +27,7 @@ var banner = []string{
 // confirmation, or for --dry-run) and decides the outcome: nil when every
 // mirror was added, exit 1 ("completed with failures") when some failed,
 // exit 2 when the input was refused before anything changed.
-func build(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coordinator, ex Executor, mirrors []Mirror) (err error) {
+func build(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coordinator, ex remote.HostExecutor, mirrors []Mirror) (err error) {
 	bms := make([]buildmirrors.Mirror, len(mirrors))
 	for i, m := range mirrors {
 		bms[i] = buildmirrors.Mirror{Source: m.Primary, Target: m.Mirror}
@@ -120,21 +110,9 @@ func progressTerminal(env *app.Env, opts *Options) *os.File {
 	return env.Terminal
 }
 
-// newExecutor returns the executor for segment hosts.
-func newExecutor(env *app.Env, opts *Options, c *coordinator.Coordinator) (Executor, error) {
-	if opts.NewExecutor == nil {
-		return nil, app.Errorf("no executor for segment hosts")
-	}
-	ex, err := opts.NewExecutor(env.SSHOptions(&opts.CommonOptions, c.GPHome))
-	if err != nil {
-		return nil, app.Errorf("ssh: %v", err)
-	}
-	return ex, nil
-}
-
 // checkHosts refuses to go on unless every segment host answers with a
 // known host key; the error lists every host with the line that fixes it.
-func checkHosts(ctx context.Context, ex Executor, c *cluster.Cluster) error {
+func checkHosts(ctx context.Context, ex remote.HostExecutor, c *cluster.Cluster) error {
 	if err := ex.CheckHostKeys(ctx, c.Hosts()); err != nil {
 		return app.Errorf("%v", err)
 	}

@@ -42,7 +42,7 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 			err = errors.Join(err, cerr)
 		}
 	}()
-	ex, err := newExecutor(env, opts, c)
+	ex, err := env.OpenSSH(&opts.CommonOptions, c.GPHome)
 	if err != nil {
 		return err
 	}

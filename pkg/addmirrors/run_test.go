@@ -121,7 +121,7 @@ func (r *rig) main(t *testing.T, stdin string) (int, string) {
 	r.env.In = strings.NewReader(stdin)
 	cmd := addmirrors.NewCommand(r.env, func(o *addmirrors.Options) error {
 		o.LookupHost = func(context.Context, string) ([]string, error) { return []string{"10.0.0.2"}, nil }
-		o.NewExecutor = func(remote.SSHOptions) (addmirrors.Executor, error) { return r.hosts, nil }
+		r.env.NewSSH = func(remote.SSHOptions) (remote.HostExecutor, error) { return r.hosts, nil }
 		if err := r.env.SetupLogging(&o.CommonOptions); err != nil {
 			return err
 		}

@@ -57,6 +57,9 @@ type Env struct {
 	// tests set fakes, or leave them nil when nothing runs or connects.
 	Exec    remote.Executor
 	Connect cluster.Connector
+	// NewSSH opens the executor for the other hosts (SSHOptions says
+	// how); RealEnv's dials with remote.NewSSHExecutor, tests return fakes.
+	NewSSH func(remote.SSHOptions) (remote.HostExecutor, error)
 
 	IsTerminal bool     // stdin is a terminal
 	Terminal   *os.File // stdout when it is a terminal, for live progress bars; nil otherwise
@@ -93,6 +96,7 @@ func RealEnv(prog string) *Env {
 	}
 	e.Log = e.consoleLogger()
 	e.Exec = remote.LocalExecutor{}
+	e.NewSSH = func(o remote.SSHOptions) (remote.HostExecutor, error) { return remote.NewSSHExecutor(o) }
 	e.Connect = cluster.Dialer{
 		Getenv: os.Getenv,
 		OnTimeout: func(cfg cluster.ConnConfig, attempt, attempts int) {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"path/filepath"
 
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
@@ -38,3 +39,20 @@ func envTrue(v string) bool {
 	}
 	return false
 }
+
+// OpenSSH opens the executor for the other hosts with the options of o
+// and gphome (SSHOptions), through NewSSH. A failure (an unreadable
+// ssh_config, say) is an ExpectedError that keeps its cause.
+func (e *Env) OpenSSH(o *CommonOptions, gphome string) (remote.HostExecutor, error) {
+	if e.NewSSH == nil {
+		return nil, Errorf("ssh: %w", errNoSSH)
+	}
+	ex, err := e.NewSSH(e.SSHOptions(o, gphome))
+	if err != nil {
+		return nil, Errorf("ssh: %w", err)
+	}
+	return ex, nil
+}
+
+// errNoSSH is OpenSSH's cause when the Env has no NewSSH.
+var errNoSSH = errors.New("no way to reach other hosts (Env.NewSSH is not set)")

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
-	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
 // Env is app.Env plus what gpdemo alone needs from the machine, each a
@@ -24,15 +23,6 @@ type Env struct {
 	Geteuid func() int
 	// LookupHost resolves a host name to its addresses.
 	LookupHost func(ctx context.Context, host string) ([]string, error)
-	// NewSSH returns the executor for segment hosts.
-	NewSSH func(remote.SSHOptions) (SSHExecutor, error)
-}
-
-// SSHExecutor is what gpdemo needs of remote.SSHExecutor.
-type SSHExecutor interface {
-	remote.Executor
-	CheckHostKeys(ctx context.Context, hosts []string) error
-	Close() error
 }
 
 // NewEnv returns the Env of the running process around e.
@@ -41,9 +31,6 @@ func NewEnv(e *app.Env) *Env {
 		Env:        e,
 		Geteuid:    os.Geteuid,
 		LookupHost: net.DefaultResolver.LookupHost,
-		NewSSH: func(o remote.SSHOptions) (SSHExecutor, error) {
-			return remote.NewSSHExecutor(o)
-		},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
 // rollbackTimeout bounds a rollback, which runs even after Ctrl-C.
@@ -34,11 +35,11 @@ func Create(ctx context.Context, env *Env, o *CreateOptions) (err error) {
 	if err := checkPorts(p); err != nil {
 		return err
 	}
-	ex := router{local: env.Exec, localHost: p.CoordinatorHost}
+	ex := localRouter(env, p.CoordinatorHost)
 	if !p.Local {
-		ssh, err := env.NewSSH(env.SSHOptions(&o.CommonOptions, p.GPHome))
+		ssh, err := env.OpenSSH(&o.CommonOptions, p.GPHome)
 		if err != nil {
-			return app.Errorf("ssh: %w", err)
+			return err
 		}
 		defer func() {
 			if cerr := ssh.Close(); cerr != nil {
@@ -48,7 +49,7 @@ func Create(ctx context.Context, env *Env, o *CreateOptions) (err error) {
 		if err := checkSSH(ctx, env, ssh, p); err != nil {
 			return err
 		}
-		ex.ssh = ssh
+		ex.Remote = ssh
 	}
 
 	// Creation begins: from here on a failure rolls back.
@@ -133,7 +134,7 @@ func writeEnvFile(p Plan) error {
 }
 
 // rollback undoes a failed create under its own timeout, even after Ctrl-C.
-func rollback(ctx context.Context, env *Env, ex router, m Manifest) error {
+func rollback(ctx context.Context, env *Env, ex remote.Router, m Manifest) error {
 	env.Log.Warn("Rolling back: stopping every instance and removing what gpdemo created")
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()

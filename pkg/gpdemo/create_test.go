@@ -21,13 +21,6 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/remote/remotetest"
 )
 
-// fakeSSH is the SSH executor of orchestration tests: the fake, with every
-// host key known.
-type fakeSSH struct{ *remotetest.Fake }
-
-func (fakeSSH) CheckHostKeys(context.Context, []string) error { return nil }
-func (fakeSSH) Close() error                                  { return nil }
-
 // fakeEnv returns an Env whose every command goes to fake, with a GPHOME
 // that has every file gpdemo checks for and host names resolving to
 // 127.0.0.1.
@@ -49,11 +42,11 @@ func fakeEnv(t *testing.T, fake *remotetest.Fake, args ...string) (*Env, string)
 	}
 	fake.OnArgv("localhost", []string{home + "/bin/postgres", "--gp-version"},
 		remotetest.Response{Stdout: "postgres (Greenplum Database) 7.1.0-compat build dev\n"})
+	env.NewSSH = (&remotetest.Hosts{Fake: fake}).Opener(nil)
 	return &Env{
 		Env:        env,
 		Geteuid:    func() int { return 1001 },
 		LookupHost: func(context.Context, string) ([]string, error) { return []string{"127.0.0.1"}, nil },
-		NewSSH:     func(remote.SSHOptions) (SSHExecutor, error) { return fakeSSH{fake}, nil },
 	}, home
 }
 

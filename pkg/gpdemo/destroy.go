@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
+	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
 // Destroy stops every instance the manifest in o.Dir lists (fast, then
@@ -38,7 +39,7 @@ func Destroy(ctx context.Context, env *Env, o *DestroyOptions) (err error) {
 	if err != nil {
 		return &app.ExpectedError{Err: err}
 	}
-	ex := router{local: env.Exec, localHost: m.CoordinatorHost}
+	ex := localRouter(env, m.CoordinatorHost)
 	if !m.Local {
 		opts := env.SSHOptions(&o.CommonOptions, m.GPHome)
 		if _, err := os.Stat(opts.EnvScript); err != nil {
@@ -53,7 +54,7 @@ func Destroy(ctx context.Context, env *Env, o *DestroyOptions) (err error) {
 				err = errors.Join(err, fmt.Errorf("close ssh connections: %w", cerr))
 			}
 		}()
-		ex.ssh = ssh
+		ex.Remote = ssh
 	}
 	env.Log.Info(fmt.Sprintf("Destroying the demo cluster in %s: %d instances", dir, len(m.Instances)))
 	if err := teardown(ctx, env, ex, withCatalogInstances(ctx, env, m.Plan), "fast"); err != nil {
@@ -69,7 +70,7 @@ func Destroy(ctx context.Context, env *Env, o *DestroyOptions) (err error) {
 // teardown stops every instance of p and then, only when all are stopped,
 // removes their data directories (never the data directory of a running
 // instance).
-func teardown(ctx context.Context, env *Env, ex router, p Plan, mode string) error {
+func teardown(ctx context.Context, env *Env, ex remote.Router, p Plan, mode string) error {
 	return runSteps(ctx, env, ex, p, TeardownSteps(p, mode))
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/buildmirrors"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
 // Mirror layouts of --mirrors.
@@ -83,7 +84,7 @@ func PlanDemoMirrors(p Plan, layout string) (Plan, error) {
 
 // buildMirrors builds p's mirrors with gpaddmirrors' pipeline once the
 // cluster is up: copy, start, wait until they stream, register, FTS.
-func buildMirrors(ctx context.Context, env *Env, ex router, p Plan) (err error) {
+func buildMirrors(ctx context.Context, env *Env, ex remote.Router, p Plan) (err error) {
 	ms := p.Mirrors()
 	if len(ms) == 0 {
 		return nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
 // checkNotRoot refuses to run as root: PostgreSQL refuses it.
@@ -219,7 +220,7 @@ func socketPath(port int) string {
 
 // checkSSH verifies the remote hosts' keys (listing each unknown one with
 // the ssh-keyscan line that fixes it) and runs the GPHOME check on each.
-func checkSSH(ctx context.Context, env *Env, ex SSHExecutor, p Plan) error {
+func checkSSH(ctx context.Context, env *Env, ex remote.HostExecutor, p Plan) error {
 	hosts := p.RemoteHosts()
 	if len(hosts) == 0 {
 		return nil

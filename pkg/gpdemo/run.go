@@ -15,20 +15,11 @@ import (
 // connectTimeout bounds each connection to the coordinator.
 const connectTimeout = 15 * time.Second
 
-// router runs the coordinator host's commands (and every command with
-// --local) through the local executor, the others over SSH.
-type router struct {
-	local     remote.Executor
-	ssh       remote.Executor // nil with --local
-	localHost string
-}
-
-// Exec runs c on the executor for its host.
-func (r router) Exec(ctx context.Context, c remote.Command) remote.Result {
-	if r.ssh == nil || c.Host == r.localHost {
-		return r.local.Exec(ctx, c)
-	}
-	return r.ssh.Exec(ctx, c)
+// localRouter runs every command locally until SSH is set up (--local
+// keeps it so: all hosts are this host's addresses), the coordinator's
+// host's always.
+func localRouter(env *Env, coordinatorHost string) remote.Router {
+	return remote.Router{Local: env.Exec, Remote: env.Exec, LocalHosts: []string{coordinatorHost}}
 }
 
 // runSteps runs steps in order and stops at the first that fails.

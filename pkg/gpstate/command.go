@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
-	"github.com/gpmgmt/gpmgmt/pkg/gpstop"
-	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
 // DefaultParallel is gpstate's -B default.
@@ -29,9 +27,6 @@ type Options struct {
 	Parallel                                      int  // -B
 	Timeout                                       int  // --timeout, seconds; 0 none
 	Retries                                       int  // --retries
-
-	// NewExecutor opens the SSH executor for the other hosts.
-	NewExecutor func(remote.SSHOptions) (gpstop.Executor, error)
 }
 
 // Mode is the report gpstate prints.
@@ -99,7 +94,7 @@ func (o *Options) connectTimeout() time.Duration { return time.Duration(o.Timeou
 // NewCommand returns the gpstate command. runF, when not nil, receives the
 // parsed options instead of Run (for flag-parsing tests).
 func NewCommand(env *app.Env, runF func(*Options) error) *cobra.Command {
-	opts := &Options{NewExecutor: gpstop.NewSSHExecutor}
+	opts := &Options{}
 	spec := app.ToolSpec{
 		Use:        "gpstate [options]",
 		Short:      "Show the status of a running Greenplum Database system.",

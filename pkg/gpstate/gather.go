@@ -265,28 +265,16 @@ func (o *Observation) parseLine(host, line string, seen map[int]bool) {
 	}
 }
 
-// Gatherer runs the status commands: the coordinator's host with the local
-// executor, the others over SSH, -B hosts at once.
+// Gatherer runs the status commands through Exec (a remote.Router: the
+// coordinator's host locally, the others over SSH), -B hosts at once.
 type Gatherer struct {
-	Local, SSH remote.Executor
-	Parallel   int
+	Exec     remote.Executor
+	Parallel int
 }
 
 // Gather observes every instance of c.
 func (g Gatherer) Gather(ctx context.Context, gphome string, f cluster.Flavour, c *cluster.Cluster, req Request) *Observation {
 	cmds := StatusCommands(gphome, f, c, req)
-	co := c.Coordinator().Hostname
-	exec := execFunc(func(ctx context.Context, cmd remote.Command) remote.Result {
-		if cmd.Host == co || g.SSH == nil {
-			return g.Local.Exec(ctx, cmd)
-		}
-		return g.SSH.Exec(ctx, cmd)
-	})
-	results := remote.Runner{Exec: exec, Limit: min(max(len(cmds), 1), max(g.Parallel, 1))}.Run(ctx, cmds)
+	results := remote.Runner{Exec: g.Exec, Limit: min(max(len(cmds), 1), max(g.Parallel, 1))}.Run(ctx, cmds)
 	return Parse(c, results)
 }
-
-// execFunc adapts a function to remote.Executor.
-type execFunc func(context.Context, remote.Command) remote.Result
-
-func (f execFunc) Exec(ctx context.Context, c remote.Command) remote.Result { return f(ctx, c) }

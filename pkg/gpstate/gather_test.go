@@ -173,7 +173,7 @@ exit 0`,
 	c := mustCluster(t, segs)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	o := Gatherer{Local: remote.LocalExecutor{}, Parallel: 4}.Gather(ctx, home, cluster.GP7, c, Request{Readiness: true, Replication: true, Version: true})
+	o := Gatherer{Exec: remote.LocalExecutor{}, Parallel: 4}.Gather(ctx, home, cluster.GP7, c, Request{Readiness: true, Replication: true, Version: true})
 	if len(o.HostWarnings) != 0 {
 		t.Fatalf("host warnings: %v", o.HostWarnings)
 	}

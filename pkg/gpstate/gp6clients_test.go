@@ -64,7 +64,7 @@ esac`,
 	c := mustCluster(t, segs)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	o := Gatherer{Local: remote.LocalExecutor{}, Parallel: 4}.Gather(ctx, gphome, cluster.GP6, c, Request{Readiness: true, Replication: true, Version: true})
+	o := Gatherer{Exec: remote.LocalExecutor{}, Parallel: 4}.Gather(ctx, gphome, cluster.GP6, c, Request{Readiness: true, Replication: true, Version: true})
 
 	calls := gp6clients.Calls(t, log)
 	for _, l := range calls {

@@ -48,12 +48,16 @@ func runHealth(ctx context.Context, env *app.Env, opts *Options) error {
 // verdicts: CRITICAL when the coordinator is stopped, cannot be connected
 // to, or its catalog cannot be read; UNKNOWN when the check cannot start
 // (GPHOME, the data directory, the installed binaries, ssh).
-func diagnoseHealth(ctx context.Context, env *app.Env, opts *Options) HealthReport {
+func diagnoseHealth(ctx context.Context, shared *app.Env, opts *Options) HealthReport {
+	// A copy of the Env whose connector notes whether the coordinator
+	// was dialled and answered: that tells a coordinator that is down from
+	// a check that could not start. The shared Env is left as it was.
 	dialed, connected := false, false
-	connect := env.Connect
+	env := new(app.Env)
+	*env = *shared
 	env.Connect = func(ctx context.Context, cfg cluster.ConnConfig) (cluster.Conn, error) {
 		dialed = true
-		conn, err := connect(ctx, cfg)
+		conn, err := shared.Connect(ctx, cfg)
 		connected = err == nil
 		return conn, err
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster/clustertest"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
-	"github.com/gpmgmt/gpmgmt/pkg/gpstop"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 	"github.com/gpmgmt/gpmgmt/pkg/remote/remotetest"
 )
@@ -210,11 +209,6 @@ func TestHealthPrecedence(t *testing.T) {
 
 const healthGPHome = "/usr/local/greenplum-db"
 
-// healthSSH is a scripted SSH executor.
-type healthSSH struct{ *remotetest.Fake }
-
-func (healthSSH) Close() error { return nil }
-
 // healthRig is everything runHealth touches, faked: the environment with
 // GPHOME and MASTER_DATA_DIRECTORY, a coordinator data directory, the
 // local executor (postgres --gp-version, the status script of the
@@ -228,7 +222,7 @@ type healthRig struct {
 	exec, ssh   *remotetest.Fake
 	conn        *clustertest.FakeConn
 	opts        *Options
-	executorErr error // what NewExecutor fails with
+	executorErr error // what opening SSH fails with
 }
 
 func newHealthRig(t *testing.T, f *fixture) *healthRig {
@@ -270,13 +264,10 @@ func newHealthRig(t *testing.T, f *fixture) *healthRig {
 		}
 		exec.OnScript(h, statusScript, resp)
 	}
-	rig.opts = &Options{Health: true, Parallel: DefaultParallel, Retries: 1,
-		NewExecutor: func(remote.SSHOptions) (gpstop.Executor, error) {
-			if rig.executorErr != nil {
-				return nil, rig.executorErr
-			}
-			return healthSSH{rig.ssh}, nil
-		}}
+	rig.opts = &Options{Health: true, Parallel: DefaultParallel, Retries: 1}
+	env.NewSSH = func(o remote.SSHOptions) (remote.HostExecutor, error) {
+		return (&remotetest.Hosts{Fake: rig.ssh}).Opener(rig.executorErr)(o)
+	}
 	return rig
 }
 

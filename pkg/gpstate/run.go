@@ -10,6 +10,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/coordinator"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
+	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
 // report is one run's state, shared by the modes.
@@ -77,13 +78,14 @@ func (r *report) gather(ctx context.Context, req Request, announce string) (err 
 	if announce != "" {
 		r.env.Log.Info(announce)
 	}
-	ssh, err := r.opts.NewExecutor(r.env.SSHOptions(&r.opts.CommonOptions, r.co.GPHome))
+	ssh, err := r.env.OpenSSH(&r.opts.CommonOptions, r.co.GPHome)
 	if err != nil {
-		return app.Errorf("ssh: %v", err)
+		return err
 	}
 	defer func() { err = errors.Join(err, ssh.Close()) }()
 	stop := gplog.Dots{W: r.env.Progress, Ticker: r.env.Ticker}.Start(ctx)
-	r.st.Obs = Gatherer{Local: r.env.Exec, SSH: ssh, Parallel: r.opts.Parallel}.Gather(ctx, r.co.GPHome, r.st.Flavour, r.st.Cluster, req)
+	exec := remote.Router{Local: r.env.Exec, Remote: ssh, LocalHosts: []string{r.st.Cluster.Coordinator().Hostname}}
+	r.st.Obs = Gatherer{Exec: exec, Parallel: r.opts.Parallel}.Gather(ctx, r.co.GPHome, r.st.Flavour, r.st.Cluster, req)
 	stop()
 	for _, h := range r.st.Cluster.AllHosts() {
 		if w := r.st.Obs.HostWarnings[h]; w != "" {

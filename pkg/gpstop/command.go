@@ -11,20 +11,10 @@ import (
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/pgcmd"
-	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
 // DefaultParallel is gpstop's -B default (DEFAULT_NUM_WORKERS).
 const DefaultParallel = 64
-
-// Executor is what gpstop needs of remote.SSHExecutor.
-type Executor interface {
-	remote.Executor
-	Close() error
-}
-
-// NewSSHExecutor is the real Options.NewExecutor.
-func NewSSHExecutor(o remote.SSHOptions) (Executor, error) { return remote.NewSSHExecutor(o) }
 
 // Options are gpstop's command-line options (Greenplum's optparse names).
 type Options struct {
@@ -39,11 +29,6 @@ type Options struct {
 	Timeout                       int    // -t --timeout
 	Host                          string // --host
 	SkipValidation                bool   // --skipvalidation
-
-	// NewExecutor opens the SSH executor for segment hosts.
-	NewExecutor func(remote.SSHOptions) (Executor, error)
-	// Start starts the cluster again for -r; nil refuses -r.
-	Start Starter
 }
 
 // Validate applies Greenplum's createProgram checks, and resolves the
@@ -94,12 +79,10 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// NewCommand returns the gpstop command; start is what -r runs after the
-// stop (gpstart's code, which this package cannot import: gpstart uses
-// gpstop's). runF, when not nil, receives the parsed options instead of Run
-// (for flag-parsing tests).
-func NewCommand(env *app.Env, start Starter, runF func(*Options) error) *cobra.Command {
-	opts := &Options{NewExecutor: NewSSHExecutor, Start: start}
+// NewCommand returns the gpstop command. runF, when not nil, receives the
+// parsed options instead of Run (for flag-parsing tests).
+func NewCommand(env *app.Env, runF func(*Options) error) *cobra.Command {
+	opts := &Options{}
 	spec := app.ToolSpec{Use: "gpstop [options]", Short: "Stops a GPDB Array.", Positional: app.RejectLastArgument}
 	cmd := app.NewCommand(env, spec, opts, runF, func(ctx context.Context, o *Options) error {
 		return Run(ctx, env, o)

@@ -18,6 +18,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/app/apptest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster/clustertest"
+	"github.com/gpmgmt/gpmgmt/pkg/coordctl"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 	"github.com/gpmgmt/gpmgmt/pkg/remote/remotetest"
@@ -28,7 +29,7 @@ func parse(t *testing.T, args ...string) (*Options, error) {
 	t.Helper()
 	env, _, _ := apptest.Env(t, "gpstop")
 	var got *Options
-	cmd := NewCommand(env, nil, func(o *Options) error { got = o; return nil })
+	cmd := NewCommand(env, func(o *Options) error { got = o; return nil })
 	cmd.SetArgs(append([]string{}, args...))
 	if err := cmd.Execute(); err != nil {
 		return nil, err
@@ -114,10 +115,6 @@ func gp6Demo() []cluster.Segment {
 	}
 }
 
-type fakeSSH struct{ *remotetest.Fake }
-
-func (fakeSSH) Close() error { return nil }
-
 type rig struct {
 	env  *app.Env
 	out  *bytes.Buffer
@@ -151,7 +148,7 @@ func newRig(t *testing.T, in string, fail map[int]bool) *rig {
 		return remotetest.Response{}, false
 	})
 	r.conn.On(cluster.LoadSQL, clustertest.SegmentRows(gp6Demo()))
-	r.conn.On(userConnectionsSQL, clustertest.Value(20, int64(0)))
+	r.conn.On(coordctl.UserConnectionsSQL, clustertest.Value(20, int64(0)))
 	for name, text := range map[string]string{"postgresql.conf": "port=7000\n", "postmaster.pid": strconv.Itoa(os.Getpid()) + "\n" + dir + "\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
 			t.Fatal(err)
@@ -162,7 +159,7 @@ func newRig(t *testing.T, in string, fail map[int]bool) *rig {
 
 func (r *rig) run(t *testing.T, opts *Options) error {
 	t.Helper()
-	opts.NewExecutor = func(remote.SSHOptions) (Executor, error) { return fakeSSH{&remotetest.Fake{}}, nil }
+	r.env.NewSSH = remotetest.NewHosts().Opener(nil)
 	if opts.Mode == "" {
 		opts.Mode = "smart"
 	}
@@ -284,13 +281,13 @@ func TestUnreachableHost(t *testing.T) {
 	r.conn = &clustertest.FakeConn{}
 	r.env.Connect = r.conn.Connector()
 	r.conn.On(cluster.LoadSQL, clustertest.SegmentRows(segs))
-	r.conn.On(userConnectionsSQL, clustertest.Value(20, int64(0)))
+	r.conn.On(coordctl.UserConnectionsSQL, clustertest.Value(20, int64(0)))
 	ssh := &remotetest.Fake{}
 	ssh.OnFunc(func(remote.Command) (remotetest.Response, bool) {
 		return remotetest.Response{ExitCode: -1, Err: errors.New("dial tcp 10.0.0.2:22: connect: no route to host")}, true
 	})
-	opts := &Options{CommonOptions: app.CommonOptions{NonInteractive: true, LogDir: "/home/gpadmin/gpAdminLogs"}, Mode: "smart", Parallel: DefaultParallel, Timeout: 120,
-		NewExecutor: func(remote.SSHOptions) (Executor, error) { return fakeSSH{ssh}, nil }}
+	r.env.NewSSH = (&remotetest.Hosts{Fake: ssh}).Opener(nil)
+	opts := &Options{CommonOptions: app.CommonOptions{NonInteractive: true, LogDir: "/home/gpadmin/gpAdminLogs"}, Mode: "smart", Parallel: DefaultParallel, Timeout: 120}
 	err := Run(t.Context(), r.env, opts)
 	var ee *app.ExitError
 	if !errors.As(err, &ee) || ee.Code != app.ExitFatal {

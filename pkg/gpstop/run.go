@@ -15,6 +15,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/coordinator"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
+	"github.com/gpmgmt/gpmgmt/pkg/startup"
 )
 
 // stopper carries one run's state.
@@ -28,7 +29,7 @@ type stopper struct {
 	version  cluster.Version
 	flavour  cluster.Flavour
 	cluster  *cluster.Cluster
-	ssh      Executor
+	ssh      remote.HostExecutor
 	mode     string
 	coordCap string // "Master" or "Coordinator"
 	coord    string // "master" or "coordinator"
@@ -46,13 +47,9 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	if err := s.prepare(ctx); err != nil {
 		return err
 	}
-	if opts.Restart && opts.Start == nil {
-		// Refuse before anything is stopped rather than leave the cluster down.
-		return app.Errorf("-r (restart) is not available in this build: no gpstart to run")
-	}
-	s.ssh, err = opts.NewExecutor(env.SSHOptions(&opts.CommonOptions, s.gphome))
+	s.ssh, err = env.OpenSSH(&opts.CommonOptions, s.gphome)
 	if err != nil {
-		return app.Errorf("ssh: %v", err)
+		return err
 	}
 	defer func() { err = errors.Join(err, s.ssh.Close()) }()
 
@@ -95,8 +92,8 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	}
 	if opts.Restart {
 		env.Log.Info("Restarting System...")
-		r := Restart{DataDir: s.mdd, NoStandby: opts.NoStandby, Verbose: opts.Verbose, LogDir: opts.LogDir}
-		if err := opts.Start(ctx, env, r); err != nil {
+		r := startup.Restart{DataDir: s.mdd, NoStandby: opts.NoStandby, Verbose: opts.Verbose, LogDir: opts.LogDir}
+		if err := r.Run(ctx, env); err != nil {
 			return err
 		}
 	}
@@ -297,13 +294,10 @@ func (s *stopper) summarize(ctx context.Context, segs []cluster.Segment) {
 	t.Log(ctx, log)
 }
 
-// exec runs one command on host: locally for the coordinator's host,
-// over SSH otherwise.
-func (s *stopper) exec(ctx context.Context, c remote.Command) remote.Result {
-	if c.Host == s.cluster.Coordinator().Hostname {
-		return s.env.Exec.Exec(ctx, c)
-	}
-	return s.ssh.Exec(ctx, c)
+// router routes commands: locally on the coordinator's host, over SSH
+// elsewhere.
+func (s *stopper) router() remote.Executor {
+	return remote.Router{Local: s.env.Exec, Remote: s.ssh, LocalHosts: []string{s.cluster.Coordinator().Hostname}}
 }
 
 // recognize is gpstop --host's last step: a dispatch connection, so the

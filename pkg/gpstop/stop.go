@@ -6,10 +6,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/coordctl"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
 	"github.com/gpmgmt/gpmgmt/pkg/pgcmd"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
@@ -19,102 +19,15 @@ import (
 
 func newTable() *render.Table { return &render.Table{Arrows: true} }
 
-// userConnectionsSQL counts client sessions other than ours (gpstop's
-// getUserConnectionInfo, counted).
-const userConnectionsSQL = "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE pid <> pg_backend_pid() AND datname IS NOT NULL"
-
-// stopCoordinator is _stop_coordinator: remember the coordinator's
-// processes, stop it (smart: no-wait stop and poll, fast/immediate:
-// pg_ctl -w -t), then the gpsegstop-style escalation and kill -9 of the
-// remembered processes, through the same per-host script as the segments.
+// stopCoordinator is _stop_coordinator, in pkg/coordctl (which the
+// cluster start uses too); it records the mode the stop ended with (smart
+// turns into fast when the coordinator outlives the wait).
 func (s *stopper) stopCoordinator(ctx context.Context) error {
-	log := s.env.Log
-	co := s.cluster.Coordinator()
-	log.Info(fmt.Sprintf("Commencing %s instance shutdown with mode='%s'", s.coordCap, s.mode))
-	log.Info(fmt.Sprintf("%s segment instance directory=%s", s.coordCap, s.mdd))
-	pidsCmd := segctl.PIDsCommand(co.Hostname, s.mdd)
-	log.Debug("Running Command: " + remote.CommandLine(pidsCmd))
-	r := s.env.Exec.Exec(ctx, pidsCmd)
-	pids, err := segctl.ParsePIDs(r.Stdout)
-	if r.Err != nil || err != nil {
-		log.Debug(fmt.Sprintf("could not list the %s's processes: %v %v", s.coord, r.Err, err))
-	}
-	log.Debug(fmt.Sprintf("Postgres processes running on %s host: %s", s.coord, pyInts(pids)))
-	if s.mode == "smart" {
-		if err := s.stopCoordinatorSmart(ctx); err != nil {
-			return err
-		}
-	}
-	log.Info(fmt.Sprintf("Attempting forceful termination of any leftover %s process", s.coord))
-	log.Info("Terminating processes for segment " + s.mdd)
-	co.DataDir, co.Port = s.mdd, s.port
-	plan := segctl.PlanStop(segctl.Stop{GPHome: s.gphome, Mode: s.mode, Timeout: s.opts.Timeout, Batch: 1},
-		[]segctl.Instance{{Segment: co, PIDs: pids}})
-	log.Debug("Running Command: " + pgcmd.Display(s.gphome, pgcmd.Stop(s.gphome, s.mdd, s.mode, true, s.opts.Timeout)))
-	res := s.env.Exec.Exec(ctx, plan[0].Command)
-	out := segctl.Collect(plan, []remote.Result{res})[0]
-	if !out.OK() {
-		return app.Errorf("failed to stop the %s instance in %s: %s", s.coord, s.mdd, out.Reason)
-	}
-	log.Debug(fmt.Sprintf("Successfully shutdown the %s instance in admin mode", s.coordCap))
-	return nil
-}
-
-// stopCoordinatorSmart is _stop_coordinator_smart: count user sessions,
-// send a no-wait smart stop, poll pg_ctl status once a second for -t
-// seconds. If the coordinator is still up then, Greenplum asks whether to
-// keep waiting or switch to fast or immediate; gpmgmt switches to fast.
-func (s *stopper) stopCoordinatorSmart(ctx context.Context) error {
-	log := s.env.Log
-	log.Info(fmt.Sprintf("Stopping %s segment and waiting for user connections to finish ...", s.coord))
-	var sessions int
-	cfg := cluster.ConnConfig{Port: s.port, Flavour: s.flavour, Utility: true}
-	log.Debug(cluster.ConnectMessage(cfg))
-	if conn, err := s.env.Connect(ctx, cfg); err == nil {
-		if err := conn.QueryRow(ctx, userConnectionsSQL).Scan(&sessions); err != nil {
-			log.Debug("count user connections: " + err.Error())
-		}
-		_ = conn.Close(ctx) // a read-only session; nothing to lose
-	} else {
-		log.Debug("connect to count user connections: " + err.Error())
-	}
-	co := s.cluster.Coordinator().Hostname
-	r := s.env.Exec.Exec(ctx, remote.Command{Host: co, Argv: pgcmd.StopNoWait(s.gphome, s.mdd, "smart"), Label: "stop " + s.coord})
-	fmt.Fprint(s.env.Out, r.Stdout)
-	if !r.OK() {
-		return app.Errorf("pg_ctl stop smart failed: %s", strings.TrimSpace(r.Stderr))
-	}
-	for waited := 0; ; waited++ {
-		st := s.env.Exec.Exec(ctx, remote.Command{Host: co, Argv: pgcmd.Status(s.gphome, s.mdd), Label: "status of " + s.coord})
-		switch st.ExitCode {
-		case 3:
-			return nil
-		case 0:
-		default:
-			return app.Errorf("pg_ctl status failed with return code %d", st.ExitCode)
-		}
-		if waited >= s.opts.Timeout {
-			break
-		}
-		time.Sleep(time.Second)
-	}
-	warn := fmt.Sprintf("Smart mode failed to shutdown the %s.\n", s.coord)
-	if sessions > 0 {
-		warn += fmt.Sprintf("  There were %d user connections at the start of the shutdown. Note: These connections may be outdated.\n", sessions)
-	}
-	log.Warn(warn)
-	log.Info("Continue waiting in smart mode, stop in fast mode, or stop in immediate mode.")
-	log.Info("Your choice was 'f'")
-	s.mode = "fast"
-	return nil
-}
-
-func pyInts(ns []int) string {
-	s := make([]string, len(ns))
-	for i, n := range ns {
-		s[i] = strconv.Itoa(n)
-	}
-	return "[" + strings.Join(s, ", ") + "]"
+	st := coordctl.Stop{GPHome: s.gphome, Flavour: s.flavour, Coordinator: s.cluster.Coordinator(),
+		DataDir: s.mdd, Port: s.port, Mode: s.mode, Timeout: s.opts.Timeout}
+	mode, err := st.Run(ctx, coordctl.EnvOf(s.env))
+	s.mode = mode
+	return err
 }
 
 // stopStandby is _stop_standby (unless -y): the standby is stopped with the
@@ -131,7 +44,7 @@ func (s *stopper) stopStandby(ctx context.Context) {
 	}
 	log.Info(fmt.Sprintf("Stopping %s standby host %s mode=%s", s.coord, sb.Hostname, s.mode))
 	plan := segctl.PlanStop(segctl.Stop{GPHome: s.gphome, Mode: s.mode, Timeout: s.opts.Timeout, Batch: 1}, []segctl.Instance{{Segment: sb}})
-	out := segctl.Collect(plan, []remote.Result{s.exec(ctx, plan[0].Command)})[0]
+	out := segctl.Collect(plan, []remote.Result{s.router().Exec(ctx, plan[0].Command)})[0]
 	switch {
 	case out.HostErr != nil:
 		log.Warn("Standby is unreachable, skipping shutdown on standby")
@@ -186,7 +99,7 @@ func (s *stopper) stopBatch(ctx context.Context, segs []cluster.Segment, primari
 	}
 	log.Info("0.00% of jobs completed")
 	stop := gplog.Dots{W: s.env.Progress, Ticker: s.env.Ticker}.Start(ctx)
-	results := remote.Runner{Exec: execFunc(s.exec), Limit: min(max(len(plans), 1), s.opts.Parallel)}.Run(ctx, cmds)
+	results := remote.Runner{Exec: s.router(), Limit: min(max(len(plans), 1), s.opts.Parallel)}.Run(ctx, cmds)
 	stop()
 	log.Info("100.00% of jobs completed")
 	unreachable := map[string]bool{}
@@ -198,11 +111,6 @@ func (s *stopper) stopBatch(ctx context.Context, segs []cluster.Segment, primari
 	}
 	return segctl.Collect(plans, results)
 }
-
-// execFunc adapts a function to remote.Executor.
-type execFunc func(context.Context, remote.Command) remote.Result
-
-func (f execFunc) Exec(ctx context.Context, c remote.Command) remote.Result { return f(ctx, c) }
 
 // report is _print_segment_stop; it returns whether any segment failed.
 func (s *stopper) report(ctx context.Context, segs []cluster.Segment, outcomes []segctl.Outcome) bool {
@@ -297,7 +205,7 @@ func (s *stopper) reload(ctx context.Context) error {
 		cmds[i] = p.Command
 	}
 	stop := gplog.Dots{W: s.env.Progress, Ticker: s.env.Ticker}.Start(ctx)
-	results := remote.Runner{Exec: execFunc(s.exec), Limit: min(max(len(plans), 1), s.opts.Parallel)}.Run(ctx, cmds)
+	results := remote.Runner{Exec: s.router(), Limit: min(max(len(plans), 1), s.opts.Parallel)}.Run(ctx, cmds)
 	stop()
 	var failed []cluster.Segment
 	for _, o := range segctl.Collect(plans, results) {

@@ -1,4 +1,4 @@
-package gpstart
+package startup
 
 import (
 	"bytes"
@@ -22,7 +22,6 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster/clustertest"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
-	"github.com/gpmgmt/gpmgmt/pkg/gpstop"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 	"github.com/gpmgmt/gpmgmt/pkg/remote/remotetest"
 	"github.com/gpmgmt/gpmgmt/pkg/segctl/segctltest"
@@ -67,10 +66,6 @@ func spread() []cluster.Segment {
 		seg(7, 2, cluster.RoleMirror, "sdw1", 7000, "/data/mirror/gpseg2"),
 	}
 }
-
-type fakeSSH struct{ *remotetest.Fake }
-
-func (fakeSSH) Close() error { return nil }
 
 // controlData is pg_controldata's report with the fields gpstart reads.
 func controlData(tli int) string {
@@ -186,7 +181,7 @@ func (r *rig) otherHost(c remote.Command) (remotetest.Response, bool) {
 
 func (r *rig) run(t *testing.T, opts *Options) error {
 	t.Helper()
-	opts.NewExecutor = func(remote.SSHOptions) (gpstop.Executor, error) { return fakeSSH{r.ssh}, nil }
+	r.env.NewSSH = (&remotetest.Hosts{Fake: r.ssh}).Opener(nil)
 	if opts.Parallel == 0 {
 		opts.Parallel = DefaultParallel
 	}

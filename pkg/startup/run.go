@@ -1,9 +1,11 @@
-package gpstart
+package startup
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,7 +13,9 @@ import (
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
-	"github.com/gpmgmt/gpmgmt/pkg/gpstop"
+	"github.com/gpmgmt/gpmgmt/pkg/coordctl"
+	"github.com/gpmgmt/gpmgmt/pkg/gplog"
+	"github.com/gpmgmt/gpmgmt/pkg/pgcmd"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
@@ -31,7 +35,7 @@ type starter struct {
 
 	cluster     *cluster.Cluster
 	era         string
-	ssh         gpstop.Executor
+	ssh         remote.HostExecutor
 	unreachable map[string]bool // hosts that did not answer over SSH
 	checksum    int             // the coordinator's checksum version; -1: not compared
 	standbyOn   bool            // the standby will be started
@@ -66,8 +70,8 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	if opts.CoordinatorOnly {
 		return nil
 	}
-	if s.ssh, err = opts.NewExecutor(env.SSHOptions(&opts.CommonOptions, s.gphome)); err != nil {
-		return errors.Join(app.Errorf("ssh: %v", err), s.stopCoordinator(wctx, "fast"))
+	if s.ssh, err = env.OpenSSH(&opts.CommonOptions, s.gphome); err != nil {
+		return errors.Join(err, s.stopCoordinator(wctx, "fast"))
 	}
 	defer func() { err = errors.Join(err, s.ssh.Close()) }()
 
@@ -166,30 +170,37 @@ func (s *starter) confirmCoordinatorOnly(ctx context.Context) error {
 	return s.confirm(ctx, "Continue with "+s.coord+"-only startup")
 }
 
-// exec runs c on its host: locally on the coordinator's host, over SSH
-// elsewhere.
-func (s *starter) exec(ctx context.Context, c remote.Command) remote.Result {
-	if s.cluster == nil || c.Host == s.cluster.Coordinator().Hostname || c.Host == "localhost" {
-		return s.env.Exec.Exec(ctx, c)
+// router routes commands: locally on the coordinator's host, over SSH elsewhere.
+func (s *starter) router() remote.Executor {
+	local := []string{"localhost"}
+	if s.cluster != nil {
+		local = append(local, s.cluster.Coordinator().Hostname)
 	}
-	return s.ssh.Exec(ctx, c)
+	var ssh remote.Executor
+	if s.ssh != nil {
+		ssh = s.ssh
+	}
+	return remote.Router{Local: s.env.Exec, Remote: ssh, LocalHosts: local}
 }
-
-// execFunc adapts a function to remote.Executor.
-type execFunc func(context.Context, remote.Command) remote.Result
-
-func (f execFunc) Exec(ctx context.Context, c remote.Command) remote.Result { return f(ctx, c) }
 
 // runner runs commands for n hosts, -B at once.
 func (s *starter) runner(n int) remote.Runner {
-	return remote.Runner{Exec: execFunc(s.exec), Limit: min(max(n, 1), s.opts.Parallel)}
+	return remote.Runner{Exec: s.router(), Limit: min(max(n, 1), s.opts.Parallel)}
 }
 
-// stopCoordinator stops the coordinator with gpstop's code, in-process.
+// stopCoordinator stops the coordinator as Greenplum's gpstart does with
+// `gpstop -a -m -M <mode>` (pkg/coordctl, gpstop's own code), its lines
+// logged at DEBUG as Greenplum logs that gpstop's output.
 func (s *starter) stopCoordinator(ctx context.Context, mode string) error {
 	s.env.Log.Debug(fmt.Sprintf("Running gpstop -a -m -M %s -d %s -B %d in-process", mode, s.mdd, s.opts.Parallel))
-	return gpstop.StopCoordinator(ctx, s.env, gpstop.CoordinatorStop{
-		DataDir: s.mdd, Mode: mode, Parallel: s.opts.Parallel, Verbose: s.opts.Verbose, LogDir: s.opts.LogDir,
-		NewExecutor: s.opts.NewExecutor,
-	})
+	co := cluster.Segment{Hostname: s.env.Hostname, DataDir: s.mdd, Port: s.port, ContentID: -1}
+	if s.cluster != nil {
+		co = s.cluster.Coordinator()
+	}
+	env := coordctl.EnvOf(s.env)
+	env.Log = slog.New(gplog.AsDebug(s.env.Log.Handler()))
+	env.Out = io.Discard
+	_, err := coordctl.Stop{GPHome: s.gphome, Flavour: s.flavour, Coordinator: co, DataDir: s.mdd, Port: s.port,
+		Mode: mode, Timeout: pgcmd.DefaultStopTimeout}.Run(ctx, env)
+	return err
 }

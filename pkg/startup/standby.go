@@ -1,4 +1,4 @@
-package gpstart
+package startup
 
 import (
 	"context"
@@ -72,7 +72,7 @@ func (s *starter) startStandby(ctx context.Context) bool {
 	log.Debug("Running Command: " + st.Display())
 	c := remote.Command{Host: sb.Hostname, Script: standbyScript, Args: append([]string{s.gphome, sb.DataDir, strconv.Itoa(sb.Port)}, st.Argv()...),
 		Label: "start standby " + s.coord, Timeout: standbyTimeout}
-	r := s.exec(ctx, c)
+	r := s.router().Exec(ctx, c)
 	for _, l := range strings.Split(r.Stderr, "\n") {
 		if msg, ok := strings.CutPrefix(l, "cleanup: "); ok {
 			log.Warn(fmt.Sprintf("Unable to cleanup previously started standby: '%s'", strings.TrimSpace(msg)))

@@ -1,4 +1,4 @@
-package gpstart
+package startup
 
 import (
 	"cmp"
@@ -91,7 +91,7 @@ func (s *starter) checkStandby(ctx context.Context) error {
 	log.Debug("Running Command: $GPHOME/bin/pg_controldata " + s.mdd)
 	own := s.env.Exec.Exec(wctx, cluster.ControlDataCommand("localhost", s.gphome, s.mdd))
 	log.Debug("Checking if standby has been activated...")
-	theirs := s.exec(wctx, cluster.ControlDataCommand(sb.Hostname, s.gphome, sb.DataDir))
+	theirs := s.router().Exec(wctx, cluster.ControlDataCommand(sb.Hostname, s.gphome, sb.DataDir))
 	ownTLI, ownErr := timeline(own)
 	sbTLI, sbErr := timeline(theirs)
 	if ownErr != nil {

@@ -1,4 +1,4 @@
-package gpstart
+package startup
 
 import (
 	"cmp"
