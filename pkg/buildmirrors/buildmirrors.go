@@ -16,7 +16,8 @@
 //     on the sources;
 //  2. update pg_hba.conf on the primaries (spec §6.4) and reload;
 //  3. prepare replication slots: drop an unused leftover slot before a
-//     copy; create the slot for a reused copy;
+//     copy (GP7 and later); create the slot for a reused copy when it is
+//     missing;
 //  4. create the mirror directories;
 //  5. copy each primary with pg_basebackup (spec §6.1; the slot is created
 //     up front; stoppable by pid file; progress streamed);
@@ -43,12 +44,9 @@ import (
 	"log/slog"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
@@ -150,7 +148,11 @@ type run struct {
 	cleaned []bool
 }
 
+// failed reports whether mirror i has failed (i -1, no mirror, never has).
 func (r *run) failed(i int) bool {
+	if i < 0 {
+		return false
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.out[i].Err != nil
@@ -209,9 +211,12 @@ func Run(ctx context.Context, env Env, opts Options, mirrors []Mirror) (Report, 
 	if err := r.preflight(ctx); err != nil {
 		return Report{}, err
 	}
-	if era, err := cluster.ReadEra(opts.CoordinatorDataDir, opts.Flavour); err == nil {
-		r.era = era
+	era, err := cluster.ReadEra(opts.CoordinatorDataDir, opts.Flavour)
+	if err != nil {
+		// Starting mirrors with GPERA=None would hide a damaged file.
+		return Report{}, &InputError{Problems: []string{fmt.Sprintf("%v: fix or remove the file (gpstart writes a new one)", err)}}
 	}
+	r.era = era
 	steps, err := r.steps(ctx)
 	if err != nil {
 		return Report{}, err
@@ -239,58 +244,6 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// runEach runs one command per mirror index (cmd returns ok=false to skip
-// that mirror), at most BatchSize hosts at a time and SegmentBatchSize
-// mirrors per host, and returns the results by mirror index.
-func (r *run) runEach(ctx context.Context, idx []int, cmd func(i int) (remote.Command, bool), done func(i int)) map[int]remote.Result {
-	byHost := map[string][]int{}
-	var hosts []string
-	cmds := map[int]remote.Command{}
-	for _, i := range idx {
-		c, ok := cmd(i)
-		if !ok {
-			continue
-		}
-		cmds[i] = c
-		if _, seen := byHost[c.Host]; !seen {
-			hosts = append(hosts, c.Host)
-		}
-		byHost[c.Host] = append(byHost[c.Host], i)
-	}
-	sort.Strings(hosts)
-	res := map[int]remote.Result{}
-	var mu sync.Mutex
-	var g errgroup.Group
-	g.SetLimit(r.opts.BatchSize)
-	for _, h := range hosts {
-		g.Go(func() error {
-			var hg errgroup.Group
-			hg.SetLimit(r.opts.SegmentBatchSize)
-			for _, i := range byHost[h] {
-				hg.Go(func() error {
-					var out remote.Result
-					if err := ctx.Err(); err != nil {
-						out = remote.Result{Command: cmds[i], ExitCode: -1, Err: fmt.Errorf("not started: %w", err)}
-					} else {
-						out = r.env.Exec.Exec(ctx, cmds[i])
-					}
-					if done != nil {
-						done(i)
-					}
-					mu.Lock()
-					res[i] = out
-					mu.Unlock()
-					return nil
-				})
-			}
-			_ = hg.Wait()
-			return nil
-		})
-	}
-	_ = g.Wait()
-	return res
 }
 
 // hostsOf returns the sorted distinct hosts of the mirrors' targets (and,

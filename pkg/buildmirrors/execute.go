@@ -4,250 +4,255 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
-// execute runs the mutating steps in order; a mirror that fails leaves the
+// streamPoll is how often the stream step asks the primaries again.
+const streamPoll = 500 * time.Millisecond
+
+// execute runs the steps in order, each through its own run function, so
+// that what runs is what --dry-run printed. A mirror that fails leaves the
 // later steps and is cleaned up before the catalog is written.
 func (r *run) execute(ctx context.Context, steps []Step) (Report, error) {
-	step := map[string]Step{}
-	for _, s := range steps {
-		step[s.Name] = s
-	}
-	n := len(steps)
-	header := func(name string) {
-		for i, s := range steps {
-			if s.Name == name {
-				r.env.Log.Info(fmt.Sprintf("Step %d of %d: %s", i+1, n, name))
-			}
+	for i, s := range steps {
+		if s.run == nil {
+			continue
 		}
-	}
-
-	header(StepHBA)
-	r.env.Log.Info("Starting to create new pg_hba.conf on primary segments")
-	hbaRes := remote.Runner{Exec: r.env.Exec, Limit: r.opts.BatchSize}.Run(ctx, step[StepHBA].Commands)
-	hbaOK := true
-	for _, res := range hbaRes {
-		if err := resultErr(res); err != nil {
-			hbaOK = false
-			for i, m := range r.ms {
-				if m.Source.Hostname == res.Command.Host {
-					r.fail(i, StepHBA, err)
-				}
-			}
-		}
-	}
-	if hbaOK {
-		r.env.Log.Info("Successfully modified pg_hba.conf on primary segments to allow replication connections")
-	}
-
-	header(StepSlots)
-	r.prepareSlots(ctx)
-
-	header(StepMkdir)
-	s := step[StepMkdir]
-	for i, res := range r.runStep(ctx, s, nil) {
-		if res.OK() && strings.Contains(res.Stdout, "created") {
-			r.out[i].Created = true
-		}
-	}
-
-	header(StepCopy)
-	s = step[StepCopy]
-	for i := range r.ms {
-		if _, copies := s.ByMirror[i]; !copies && !r.failed(i) {
-			r.out[i].Copied, r.out[i].Reused = true, true
-		}
-	}
-	prog := newProgress(r, s)
-	stopProgress, stopWatch := prog.start(ctx), prog.watchStalls(ctx)
-	copyRes := r.runStep(ctx, s, prog)
-	stopWatch()
-	stopProgress()
-	for i, res := range copyRes {
-		if res.OK() {
-			r.out[i].Copied = true
-			r.env.Log.Info(fmt.Sprintf("Successfully ran pg_basebackup for dbid: %d", r.ms[i].Target.DBID))
-		}
-	}
-
-	header(StepPort)
-	for i := range r.runStep(ctx, step[StepPort], nil) {
-		r.env.Log.Debug(fmt.Sprintf("Updated %s/postgresql.conf: port=%d", r.ms[i].Target.DataDir, r.ms[i].Target.Port))
-	}
-
-	header(StepStart)
-	for i, res := range r.runStep(ctx, step[StepStart], nil) {
-		if res.OK() {
-			r.out[i].Started = true
-		}
-	}
-
-	header(StepStream)
-	r.waitStreaming(ctx)
-
-	// Everything that failed is cleaned up before the catalog changes.
-	r.cleanupFailed(ctx)
-	if err := ctx.Err(); err != nil {
-		return Report{Outcomes: r.out}, err
-	}
-
-	header(StepRegister)
-	r.register(ctx)
-
-	header(StepFTS)
-	if len(r.registered()) > 0 {
-		r.env.Log.Info("Triggering FTS probe")
-		if err := cluster.TriggerFTS(ctx, r.env.Conn, r.opts.Flavour); err != nil {
-			r.env.Log.Warn(fmt.Sprintf("FTS probe request failed: %v; the next regular probe will pick the mirrors up", err))
-		}
+		r.env.Log.Info(fmt.Sprintf("Step %d of %d: %s", i+1, len(steps), s.Name))
+		s.run(ctx, r, s)
 	}
 	return Report{Outcomes: r.out}, ctx.Err()
 }
 
-// runStep runs a per-mirror step for the mirrors still alive and records
-// failures; it returns the results by mirror index. prog, when not nil,
-// follows each command's output and end.
-func (r *run) runStep(ctx context.Context, s Step, prog *progress) map[int]remote.Result {
-	var done func(int)
-	if prog != nil {
-		done = prog.finish
-	}
-	res := r.runEach(ctx, r.alive(), func(i int) (remote.Command, bool) {
-		k, ok := s.ByMirror[i]
-		if !ok {
-			return remote.Command{}, false
-		}
-		c := s.Commands[k]
-		if prog != nil {
-			c.OnLine = prog.onLine(i)
-		}
-		return c, true
-	}, done)
-	for i, rs := range res {
-		if err := resultErr(rs); err != nil {
-			r.fail(i, s.Name, err)
-			r.env.Log.Warn(fmt.Sprintf("%s: %s failed: %v", r.ms[i].Label(), s.Name, err))
-		}
-	}
-	return res
+// runner runs commands -B hosts and -b commands per host at once.
+func (r *run) runner(onDone func(int, remote.Result)) remote.Runner {
+	return remote.Runner{Exec: r.env.Exec, Limit: r.opts.BatchSize, PerHost: r.opts.SegmentBatchSize, OnDone: onDone}
 }
 
-// prepareSlots drops an unused leftover slot on the source of each mirror
-// to copy (GP7 and later: pg_basebackup --create-slot fails on an existing
-// slot), and creates the slot for each reused copy when it is missing.
-func (r *run) prepareSlots(ctx context.Context) {
+// mirrorCommands returns the commands of a per-mirror step for the mirrors
+// still alive, and the mirror index of each.
+func (r *run) mirrorCommands(s Step) ([]remote.Command, []int) {
+	var cmds []remote.Command
+	var idx []int
 	for _, i := range r.alive() {
-		m := r.ms[i]
-		reuse := r.probe[m.Target.DBID].Reusable(m)
-		err := r.onPrimary(ctx, m.Source, func(c cluster.Conn) error {
-			var exists bool
-			rows, err := c.Query(ctx, SlotActiveSQL, SlotName)
-			if err != nil {
-				return err
+		if k, ok := s.ByMirror[i]; ok {
+			cmds = append(cmds, s.Commands[k])
+			idx = append(idx, i)
+		}
+	}
+	return cmds, idx
+}
+
+// runPerMirror runs a per-mirror step and records each mirror's failure,
+// and, with s.onResult, what its command did.
+func runPerMirror(ctx context.Context, r *run, s Step) {
+	cmds, idx := r.mirrorCommands(s)
+	for k, res := range r.runner(nil).Run(ctx, cmds) {
+		r.result(s, idx[k], res)
+	}
+}
+
+// result records one mirror's command result in step s.
+func (r *run) result(s Step, i int, res remote.Result) {
+	if err := resultErr(res); err != nil {
+		r.fail(i, s.Name, err)
+		r.env.Log.Warn(fmt.Sprintf("%s: %s failed: %v", r.ms[i].Label(), s.Name, err))
+	}
+	if s.onResult != nil {
+		r.onResult(s, i, res)
+	}
+}
+
+func (r *run) onResult(s Step, i int, res remote.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s.onResult(r, i, res)
+}
+
+// runCopy runs the copy step with progress and the stall watch; a mirror
+// the step does not copy has a finished copy from an earlier run.
+func runCopy(ctx context.Context, r *run, s Step) {
+	for _, i := range r.alive() {
+		if _, copies := s.ByMirror[i]; !copies {
+			r.out[i].Copied, r.out[i].Reused = true, true
+		}
+	}
+	cmds, idx := r.mirrorCommands(s)
+	prog := newProgress(r, idx)
+	for k := range cmds {
+		cmds[k].OnLine = prog.onLine(idx[k])
+	}
+	stopProgress, stopWatch := prog.start(ctx), prog.watchStalls(ctx)
+	res := r.runner(func(k int, _ remote.Result) { prog.finish(idx[k]) }).Run(ctx, cmds)
+	stopWatch()
+	stopProgress()
+	for k, rs := range res {
+		i := idx[k]
+		r.result(s, i, rs)
+		if rs.OK() {
+			r.out[i].Copied = true
+			r.env.Log.Info(fmt.Sprintf("Successfully ran pg_basebackup for dbid: %d", r.ms[i].Target.DBID))
+		}
+	}
+}
+
+// runHBA updates pg_hba.conf on the primaries' hosts; a host that fails
+// fails every mirror whose primary it holds.
+func runHBA(ctx context.Context, r *run, s Step) {
+	r.env.Log.Info("Starting to create new pg_hba.conf on primary segments")
+	ok := true
+	for _, res := range (remote.Runner{Exec: r.env.Exec, Limit: r.opts.BatchSize}).Run(ctx, s.Commands) {
+		if err := resultErr(res); err != nil {
+			ok = false
+			for i, m := range r.ms {
+				if m.Source.Hostname == res.Command.Host {
+					r.fail(i, s.Name, err)
+				}
 			}
-			for rows.Next() {
-				exists = true
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			switch {
-			case reuse && !exists:
-				st := createSlot(r.opts.Flavour)
-				r.env.Log.Debug(fmt.Sprintf("%s: %s", primaryWhere(m.Source), st))
-				_, err = c.Exec(ctx, st.SQL, st.Args...)
-			case !reuse && exists && r.opts.Flavour != cluster.GP6:
-				r.env.Log.Info(fmt.Sprintf("Dropping the unused replication slot %s left on %s:%d", SlotName, m.Source.Hostname, m.Source.Port))
-				_, err = c.Exec(ctx, DropSlotSQL, SlotName)
-			}
+		}
+	}
+	if ok {
+		r.env.Log.Info("Successfully modified pg_hba.conf on primary segments to allow replication connections")
+	}
+}
+
+// runSQL runs each statement of s on its primary, for the mirrors still
+// alive; a failure fails the mirror.
+func runSQL(ctx context.Context, r *run, s Step) {
+	for _, a := range s.SQL {
+		if r.failed(a.Mirror) {
+			continue
+		}
+		r.env.Log.Debug(fmt.Sprintf("%s: %s", a.Where, a.Statement))
+		err := r.onPrimary(ctx, *a.On, func(c cluster.Conn) error {
+			_, err := c.Exec(ctx, a.Statement.SQL, a.Statement.Args...)
 			return err
 		})
 		if err != nil {
-			r.fail(i, StepSlots, err)
+			r.fail(a.Mirror, s.Name, fmt.Errorf("%s: %s: %w", a.Where, a.Statement, err))
 		}
 	}
 }
 
-// waitStreaming waits until every started mirror's primary shows a
-// streaming gp_walreceiver, StreamTimeout at most.
-func (r *run) waitStreaming(ctx context.Context) {
+// runStream waits until every started mirror's primary shows a streaming
+// gp_walreceiver, StreamTimeout at most, asking the primaries -B at a
+// time. A mirror that never streams fails with the last error its
+// primary's query gave (authentication, a refused connection, ...), or
+// with "not streaming" when the query worked.
+func runStream(ctx context.Context, r *run, s Step) {
 	deadline := r.env.Now().Add(r.opts.StreamTimeout)
-	pending := r.alive()
-	for len(pending) > 0 {
-		var still []int
-		for _, i := range pending {
-			m := r.ms[i]
-			var n int
-			err := r.onPrimary(ctx, m.Source, func(c cluster.Conn) error {
-				return c.QueryRow(ctx, StreamingSQL, WalReceiverName).Scan(&n)
-			})
-			switch {
-			case err != nil && ctx.Err() != nil:
-				r.fail(i, StepStream, ctx.Err())
-			case n > 0:
-				r.env.Log.Info(fmt.Sprintf("%s streams from its primary", m.Label()))
-			default:
-				still = append(still, i)
-			}
+	pending := map[int]SQLAction{}
+	for _, a := range s.SQL {
+		if !r.failed(a.Mirror) {
+			pending[a.Mirror] = a
 		}
-		pending = still
+	}
+	lastErr := map[int]error{}
+	for len(pending) > 0 {
+		var mu sync.Mutex
+		sem := make(chan struct{}, r.opts.BatchSize)
+		var wg sync.WaitGroup
+		for i, a := range pending {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				var n int
+				err := r.onPrimary(ctx, *a.On, func(c cluster.Conn) error {
+					return c.QueryRow(ctx, a.Statement.SQL, a.Statement.Args...).Scan(&n)
+				})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil && n > 0:
+					delete(pending, i)
+					delete(lastErr, i)
+					r.env.Log.Info(fmt.Sprintf("%s streams from its primary", r.ms[i].Label()))
+				case err != nil:
+					lastErr[i] = err
+				default:
+					delete(lastErr, i)
+				}
+			}()
+		}
+		wg.Wait()
 		if len(pending) == 0 {
 			return
 		}
-		if !r.env.Now().Before(deadline) {
-			for _, i := range pending {
-				r.fail(i, StepStream, fmt.Errorf("not streaming from %s:%d after %s", r.ms[i].Source.Hostname, r.ms[i].Source.Port, r.opts.StreamTimeout))
+		if err := ctx.Err(); err != nil {
+			for i := range pending {
+				r.fail(i, s.Name, err)
 			}
 			return
 		}
-		if err := r.env.Sleep(ctx, 500*time.Millisecond); err != nil {
-			for _, i := range pending {
-				r.fail(i, StepStream, err)
+		if !r.env.Now().Before(deadline) {
+			for i := range pending {
+				m := r.ms[i]
+				err := fmt.Errorf("not streaming from %s:%d after %s", m.Source.Hostname, m.Source.Port, r.opts.StreamTimeout)
+				if e := lastErr[i]; e != nil {
+					err = fmt.Errorf("its primary %s:%d could not be asked for %s: %w", m.Source.Hostname, m.Source.Port, r.opts.StreamTimeout, e)
+				}
+				r.fail(i, s.Name, err)
+			}
+			return
+		}
+		if err := r.env.Sleep(ctx, streamPoll); err != nil {
+			for i := range pending {
+				r.fail(i, s.Name, err)
 			}
 			return
 		}
 	}
 }
 
-// register writes every streaming mirror's rows in one transaction,
-// uninterruptible, with its own timeout. On failure no mirror is
-// registered, and all are cleaned up.
-func (r *run) register(ctx context.Context) {
-	idx := r.alive()
-	if len(idx) == 0 {
+// runRegister first cleans up every failed mirror (nothing of it may be in
+// the catalog), then writes the streaming mirrors' rows in one
+// transaction, uninterruptible, with its own timeout. A COMMIT that fails
+// may still have committed (the connection dropped after it was sent):
+// the catalog is then read again on a fresh connection and decides. When
+// the rows are not there, no mirror is registered and all are cleaned up.
+func runRegister(ctx context.Context, r *run, s Step) {
+	r.cleanupFailed(ctx)
+	if ctx.Err() != nil {
 		return
 	}
-	var ms []Mirror
-	for _, i := range idx {
-		ms = append(ms, r.ms[i])
+	var stmts []cluster.Statement
+	var idx []int
+	for _, a := range s.SQL {
+		if r.failed(a.Mirror) {
+			continue
+		}
+		stmts = append(stmts, a.Statement)
+		if len(idx) == 0 || idx[len(idx)-1] != a.Mirror {
+			idx = append(idx, a.Mirror)
+		}
+	}
+	if len(stmts) == 0 {
+		return
 	}
 	r.env.Log.Info("Updating configuration for mirrors")
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), catalogTimeout)
 	defer cancel()
-	stmts := RegisterStatements(r.opts.Prog, ms)
-	for _, s := range stmts {
-		r.env.Log.Debug(s.String())
+	for _, st := range stmts {
+		r.env.Log.Debug(st.String())
 	}
-	err := func() (err error) {
-		cfg := cluster.ConnConfig{Port: r.opts.CoordinatorPort, Flavour: r.opts.Flavour, AllowSystemTableMods: true, ConnectTimeout: connectTimeout}
-		r.env.Log.Debug(cluster.ConnectMessage(cfg))
-		conn, err := r.env.Connect(tctx, cfg)
-		if err != nil {
-			return err
+	cfg := cluster.ConnConfig{Port: r.opts.CoordinatorPort, Flavour: r.opts.Flavour, AllowSystemTableMods: true, ConnectTimeout: connectTimeout}
+	err := r.onCoordinator(tctx, cfg, func(c cluster.Conn) error { return cluster.ExecInTx(tctx, c, stmts) })
+	if err != nil && errors.Is(err, cluster.ErrCommit) {
+		var present bool
+		present, err = r.registeredInCatalog(tctx, idx, err)
+		if present {
+			r.env.Log.Warn("The COMMIT of the catalog update failed, but the catalog read again holds the new rows: the update was committed")
 		}
-		defer func() { err = errors.Join(err, conn.Close(tctx)) }()
-		return cluster.ExecInTx(tctx, conn, stmts)
-	}()
+	}
 	if err != nil {
 		r.env.Log.Error(fmt.Sprintf("Updating the catalog failed, no mirror was registered: %v", err))
 		for _, i := range idx {
-			r.fail(i, StepRegister, err)
+			r.fail(i, s.Name, err)
 		}
 		r.cleanupFailed(ctx)
 		return
@@ -255,6 +260,63 @@ func (r *run) register(ctx context.Context) {
 	r.env.Log.Debug("Committing configuration table changes")
 	for _, i := range idx {
 		r.out[i].Registered = true
+	}
+}
+
+// registeredInCatalog reads gp_segment_configuration on a fresh connection
+// after commitErr and reports whether every mirror of idx has its row as
+// planned: then the transaction committed (err nil). When none has, it did
+// not (commitErr is returned). Anything else cannot be decided and is an
+// error that says so: nothing is cleaned up on a guess.
+func (r *run) registeredInCatalog(ctx context.Context, idx []int, commitErr error) (bool, error) {
+	cfg := cluster.ConnConfig{Port: r.opts.CoordinatorPort, Flavour: r.opts.Flavour, ConnectTimeout: connectTimeout}
+	var c *cluster.Cluster
+	err := r.onCoordinator(ctx, cfg, func(conn cluster.Conn) (err error) {
+		c, err = cluster.Load(ctx, conn)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("%w; reading the catalog again to see whether it committed failed too: %w", commitErr, err)
+	}
+	found := 0
+	for _, i := range idx {
+		t := r.ms[i].Target
+		if s, ok := c.ByDBID(t.DBID); ok && s.Hostname == t.Hostname && s.Port == t.Port && s.DataDir == t.DataDir {
+			found++
+		}
+	}
+	switch found {
+	case len(idx):
+		return true, nil
+	case 0:
+		return false, commitErr
+	}
+	return false, fmt.Errorf("%w; the catalog read again holds %d of the %d new rows: check gp_segment_configuration", commitErr, found, len(idx))
+}
+
+// onCoordinator runs fn on a new coordinator connection with cfg.
+func (r *run) onCoordinator(ctx context.Context, cfg cluster.ConnConfig, fn func(cluster.Conn) error) (err error) {
+	r.env.Log.Debug(cluster.ConnectMessage(cfg))
+	conn, err := r.env.Connect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, conn.Close(ctx)) }()
+	return fn(conn)
+}
+
+// runFTS asks for an FTS probe when a mirror was registered. A failed
+// request is only a warning: the next regular probe finds the mirrors.
+func runFTS(ctx context.Context, r *run, s Step) {
+	if len(r.registered()) == 0 {
+		return
+	}
+	r.env.Log.Info("Triggering FTS probe")
+	for _, a := range s.SQL {
+		if err := a.Statement.Exec(ctx, r.env.Conn); err != nil {
+			r.env.Log.Warn(fmt.Sprintf("FTS probe request failed: %v; the next regular probe will pick the mirrors up", err))
+			return
+		}
 	}
 }
 
@@ -329,7 +391,7 @@ func (r *run) dropSlot(ctx context.Context, m Mirror) error {
 		if try >= 20 {
 			return fmt.Errorf("replication slot %s on %s:%d is still in use: not dropped", SlotName, m.Source.Hostname, m.Source.Port)
 		}
-		if err := r.env.Sleep(ctx, 500*time.Millisecond); err != nil {
+		if err := r.env.Sleep(ctx, streamPoll); err != nil {
 			return err
 		}
 	}

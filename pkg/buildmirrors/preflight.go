@@ -15,9 +15,10 @@ import (
 const (
 	SlotActiveSQL = "SELECT active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1"
 	DropSlotSQL   = "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND NOT active"
-	// CreateSlotSQL is GP7's (Appendix A); GP6's function takes the name only.
-	CreateSlotSQL    = "SELECT pg_catalog.pg_create_physical_replication_slot($1, true, false)"
-	CreateSlotSQLGP6 = "SELECT pg_catalog.pg_create_physical_replication_slot($1)"
+	// CreateSlotSQL is GP7's call (Appendix A), made only when the slot is
+	// missing; GP6's function takes the name only.
+	CreateSlotSQL    = "SELECT pg_catalog.pg_create_physical_replication_slot($1, true, false) WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1)"
+	CreateSlotSQLGP6 = "SELECT pg_catalog.pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1)"
 	StreamingSQL     = "SELECT count(*) FROM pg_catalog.pg_stat_replication WHERE application_name = $1 AND state = 'streaming'"
 )
 
@@ -87,7 +88,11 @@ func (r *run) preflight(ctx context.Context) error {
 		if p.Busy && p.PID == 0 {
 			add("%s: port %d is in use on %s", m.Label(), m.Target.Port, m.Target.Hostname)
 		}
-		if need := sizes[m.Target.DBID]; !reuse && p.AvailKB > 0 && need > p.AvailKB {
+		switch need := sizes[m.Target.DBID]; {
+		case reuse:
+		case p.AvailKB < 0:
+			add("%s: cannot read the free space where %s goes (df failed on %s)", m.Label(), m.Target.DataDir, m.Target.Hostname)
+		case need > p.AvailKB:
 			add("%s: %d kB free where %s goes, the primary holds %d kB", m.Label(), p.AvailKB, m.Target.DataDir, need)
 		}
 	}

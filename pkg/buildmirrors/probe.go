@@ -81,7 +81,7 @@ type TargetProbe struct {
 	Standby bool   // standby.signal or recovery.conf present
 	PID     int    // live postmaster, 0 if none
 	Busy    bool   // the port is in use
-	AvailKB int64  // free space where the directory goes
+	AvailKB int64  // free space where the directory goes; -1 unknown
 }
 
 // Reusable reports whether the directory holds a finished copy for m made
@@ -126,7 +126,7 @@ func parseTargets(out string) (map[int]TargetProbe, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bad probe line %q", line)
 		}
-		var p TargetProbe
+		p := TargetProbe{AvailKB: -1}
 		for _, kv := range f[1:] {
 			k, v, _ := strings.Cut(kv, "=")
 			n, _ := strconv.ParseInt(v, 10, 64)
@@ -145,6 +145,9 @@ func parseTargets(out string) (map[int]TargetProbe, error) {
 				p.Busy = v == "1"
 			case "avail":
 				p.AvailKB = n
+				if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+					p.AvailKB = -1
+				}
 			}
 		}
 		res[dbid] = p

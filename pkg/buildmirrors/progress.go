@@ -52,9 +52,9 @@ type progress struct {
 	bars   *mpb.Progress
 }
 
-func newProgress(r *run, s Step) *progress {
+func newProgress(r *run, idx []int) *progress {
 	p := &progress{r: r, copies: map[int]*copyState{}}
-	for i := range s.ByMirror {
+	for _, i := range idx {
 		m := r.ms[i]
 		now := r.env.Now()
 		p.copies[i] = &copyState{label: fmt.Sprintf("dbid %d %s:%s", m.Target.DBID, m.Target.Hostname, m.Target.DataDir), start: now, last: now}

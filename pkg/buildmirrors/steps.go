@@ -25,19 +25,34 @@ const (
 
 // SQLAction is one statement a step runs on an instance.
 type SQLAction struct {
-	Where     string // "coordinator" or "primary <host>:<port> (utility)"
+	Where string // "coordinator" or "primary <host>:<port> (utility)", for the plan
+	// On is the primary the statement runs on (a utility connection); nil
+	// means the coordinator.
+	On *cluster.Segment
+	// Mirror is the index of the mirror the statement serves (its failure
+	// fails that mirror); -1 when it serves all.
+	Mirror    int
 	Statement cluster.Statement
 }
 
 // Step is one named step and what it runs: commands on hosts (one per
 // mirror or per host), statements, or both. ByMirror maps a mirror's index
-// to its command in Commands, for the per-mirror steps.
+// to its command in Commands, for the per-mirror steps. The plan --dry-run
+// prints and the execution are the same []Step: run executes exactly the
+// step's Commands and SQL, for the mirrors that have not failed.
 type Step struct {
 	Name     string
 	ReadOnly bool
 	Commands []remote.Command
 	ByMirror map[int]int
 	SQL      []SQLAction
+
+	// run executes the step; nil for the check, which runs before the
+	// plan is made.
+	run func(ctx context.Context, r *run, s Step)
+	// onResult, for a per-mirror step run by runPerMirror, records what a
+	// mirror's command did.
+	onResult func(r *run, i int, res remote.Result)
 }
 
 // Steps returns the pipeline's steps for opts and mirrors, the targets as
@@ -46,7 +61,7 @@ type Step struct {
 func Steps(opts Options, mirrors []Mirror, probe map[int]TargetProbe, era string, hba map[string][]string) []Step {
 	f := opts.Flavour
 	perMirror := func(name string, keep func(Mirror) bool, cmd func(Mirror) remote.Command) Step {
-		s := Step{Name: name, ByMirror: map[int]int{}}
+		s := Step{Name: name, ByMirror: map[int]int{}, run: runPerMirror}
 		for i, m := range mirrors {
 			if keep(m) {
 				s.ByMirror[i] = len(s.Commands)
@@ -57,6 +72,10 @@ func Steps(opts Options, mirrors []Mirror, probe map[int]TargetProbe, era string
 	}
 	all := func(Mirror) bool { return true }
 	toCopy := func(m Mirror) bool { return !probe[m.Target.DBID].Reusable(m) }
+	onPrimary := func(i int, m Mirror, st cluster.Statement) SQLAction {
+		src := m.Source
+		return SQLAction{Where: primaryWhere(src), On: &src, Mirror: i, Statement: st}
+	}
 
 	check := Step{Name: StepCheck, ReadOnly: true}
 	for _, h := range hostsOf(mirrors, false) {
@@ -69,11 +88,11 @@ func Steps(opts Options, mirrors []Mirror, probe map[int]TargetProbe, era string
 	for _, h := range compactSorted(srcHosts) {
 		check.Commands = append(check.Commands, sizeCommand(h, filter(mirrors, func(m Mirror) bool { return m.Source.Hostname == h })))
 	}
-	for _, m := range mirrors {
-		check.SQL = append(check.SQL, SQLAction{Where: primaryWhere(m.Source), Statement: cluster.Statement{SQL: SlotActiveSQL, Args: []any{SlotName}}})
+	for i, m := range mirrors {
+		check.SQL = append(check.SQL, onPrimary(i, m, cluster.Statement{SQL: SlotActiveSQL, Args: []any{SlotName}}))
 	}
 
-	hbaStep := Step{Name: StepHBA}
+	hbaStep := Step{Name: StepHBA, run: runHBA}
 	for _, h := range compactSorted(srcHosts) {
 		var dirs []string
 		for _, m := range mirrors {
@@ -84,37 +103,61 @@ func Steps(opts Options, mirrors []Mirror, probe map[int]TargetProbe, era string
 		hbaStep.Commands = append(hbaStep.Commands, HBACommand(opts.GPHome, h, dirs, hba))
 	}
 
-	slots := Step{Name: StepSlots}
-	for _, m := range mirrors {
-		if toCopy(m) {
-			if f != cluster.GP6 {
-				slots.SQL = append(slots.SQL, SQLAction{Where: primaryWhere(m.Source), Statement: cluster.Statement{SQL: DropSlotSQL, Args: []any{SlotName}}})
-			}
-			continue
+	// GP7 and later: pg_basebackup --create-slot fails on an existing
+	// slot, so an unused leftover is dropped before a copy (GP6's
+	// pg_basebackup accepts one); a reused copy gets its slot back when it
+	// is missing. Both statements are conditional, so what the plan shows
+	// is what runs.
+	slots := Step{Name: StepSlots, run: runSQL}
+	for i, m := range mirrors {
+		switch {
+		case !toCopy(m):
+			slots.SQL = append(slots.SQL, onPrimary(i, m, createSlot(f)))
+		case f != cluster.GP6:
+			slots.SQL = append(slots.SQL, onPrimary(i, m, cluster.Statement{SQL: DropSlotSQL, Args: []any{SlotName}}))
 		}
-		slots.SQL = append(slots.SQL, SQLAction{Where: primaryWhere(m.Source), Statement: createSlot(f)})
+	}
+
+	mkdir := perMirror(StepMkdir, toCopy, MkdirCommand)
+	mkdir.onResult = func(r *run, i int, res remote.Result) {
+		if res.OK() && strings.Contains(res.Stdout, "created") {
+			r.out[i].Created = true
+		}
+	}
+	copyStep := perMirror(StepCopy, toCopy, func(m Mirror) remote.Command { return CopyCommand(f, opts.GPHome, m) })
+	copyStep.run = runCopy
+	start := perMirror(StepStart, all, func(m Mirror) remote.Command { return StartCommand(f, opts.GPHome, era, m) })
+	start.onResult = func(r *run, i int, res remote.Result) {
+		if res.OK() {
+			r.out[i].Started = true
+		}
+	}
+
+	stream := Step{Name: StepStream, ReadOnly: true, run: runStream}
+	register := Step{Name: StepRegister, run: runRegister}
+	for i, m := range mirrors {
+		stream.SQL = append(stream.SQL, onPrimary(i, m, cluster.Statement{SQL: StreamingSQL, Args: []any{WalReceiverName}}))
+		for _, st := range RegisterStatements(opts.Prog, []Mirror{m}) {
+			register.SQL = append(register.SQL, SQLAction{Where: "coordinator (allow_system_table_mods, one transaction)", Mirror: i, Statement: st})
+		}
+	}
+	fts := Step{Name: StepFTS, run: runFTS}
+	for range cluster.FTSProbeCount(f) {
+		fts.SQL = append(fts.SQL, SQLAction{Where: "coordinator", Mirror: -1, Statement: cluster.Statement{SQL: cluster.FTSProbeSQL, Want: true}})
 	}
 
 	return []Step{
 		check,
 		hbaStep,
 		slots,
-		perMirror(StepMkdir, toCopy, MkdirCommand),
-		perMirror(StepCopy, toCopy, func(m Mirror) remote.Command { return CopyCommand(f, opts.GPHome, m) }),
+		mkdir,
+		copyStep,
 		perMirror(StepPort, all, PortCommand),
-		perMirror(StepStart, all, func(m Mirror) remote.Command { return StartCommand(f, opts.GPHome, era, m) }),
-		streamStep(mirrors),
-		registerStep(opts.Prog, mirrors),
-		{Name: StepFTS, SQL: ftsSQL(f)},
+		start,
+		stream,
+		register,
+		fts,
 	}
-}
-
-func streamStep(mirrors []Mirror) Step {
-	s := Step{Name: StepStream, ReadOnly: true}
-	for _, m := range mirrors {
-		s.SQL = append(s.SQL, SQLAction{Where: primaryWhere(m.Source), Statement: cluster.Statement{SQL: StreamingSQL, Args: []any{WalReceiverName}}})
-	}
-	return s
 }
 
 // RegisterStatements are Greenplum's catalog statements for new mirrors
@@ -124,22 +167,6 @@ func RegisterStatements(prog string, mirrors []Mirror) []cluster.Statement {
 	var out []cluster.Statement
 	for _, m := range mirrors {
 		out = append(out, cluster.AddMirror(m.Target), cluster.HistoryInsert(m.Target.DBID, cluster.HistoryAddedMirror(prog)))
-	}
-	return out
-}
-
-func registerStep(prog string, mirrors []Mirror) Step {
-	s := Step{Name: StepRegister}
-	for _, st := range RegisterStatements(prog, mirrors) {
-		s.SQL = append(s.SQL, SQLAction{Where: "coordinator (allow_system_table_mods, one transaction)", Statement: st})
-	}
-	return s
-}
-
-func ftsSQL(f cluster.Flavour) []SQLAction {
-	var out []SQLAction
-	for range cluster.FTSProbeCount(f) {
-		out = append(out, SQLAction{Where: "coordinator", Statement: cluster.Statement{SQL: cluster.FTSProbeSQL}})
 	}
 	return out
 }

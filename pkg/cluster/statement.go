@@ -118,6 +118,11 @@ func ExecStatements(ctx context.Context, q Querier, stmts []Statement) error {
 	return nil
 }
 
+// ErrCommit marks an error of the COMMIT itself: the transaction may have
+// committed anyway (the connection dropped after COMMIT was sent), so a
+// caller that must know reads the catalog again on a fresh connection.
+var ErrCommit = errors.New("commit catalog transaction")
+
 // TxBeginner is a connection that can open a transaction; Conn and
 // *pgx.Conn satisfy it.
 type TxBeginner interface {
@@ -144,7 +149,7 @@ func ExecInTx(ctx context.Context, db TxBeginner, stmts []Statement) (err error)
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit catalog transaction: %w", err)
+		return fmt.Errorf("%w: %w", ErrCommit, err)
 	}
 	return nil
 }

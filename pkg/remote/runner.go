@@ -16,11 +16,19 @@ const DefaultLimit = 16
 // and keeps every Result.
 type Runner struct {
 	Exec Executor
-	// Limit caps the commands running at once. Any positive value is valid;
-	// each tool validates its own range (-B, -b). A Runner with Limit < 1
-	// is a programming error: Validate reports it and Run fails every
-	// command with it instead of running anything.
+	// Limit caps the commands running at once, or, with PerHost set, the
+	// hosts. Any positive value is valid; each tool validates its own
+	// range (-B, -b). A Runner with Limit < 1 is a programming error:
+	// Validate reports it and Run fails every command with it instead of
+	// running anything.
 	Limit int
+	// PerHost, when positive, caps the commands of one host running at
+	// once (-b), Limit then capping the hosts (-B): Greenplum's
+	// coordinator pool of -B hosts, each running -b segments.
+	PerHost int
+	// OnDone, when set, is called as each command ends, with its index
+	// and Result, before Run returns (for progress displays).
+	OnDone func(i int, r Result)
 }
 
 // Validate reports a Runner that cannot run anything: no Executor, or a
@@ -35,13 +43,14 @@ func (r Runner) Validate() error {
 	return nil
 }
 
-// Run runs cmds, at most r.Limit at a time, and returns one Result per
-// Command in the same order, whatever order they finish in. A failed command
-// never stops the others; only ctx does: once ctx is done, commands that have
-// not started yet are not started and get ExitCode -1 and an Err wrapping
-// ctx.Err(), while running ones end as their Executor decides (the SSH and
-// local executors kill them). If r is not valid (see Validate), every
-// Result carries that error and nothing runs.
+// Run runs cmds, at most r.Limit at a time (with PerHost: r.Limit hosts,
+// r.PerHost commands each), and returns one Result per Command in the same
+// order, whatever order they finish in. A failed command never stops the
+// others; only ctx does: once ctx is done, commands that have not started
+// yet are not started and get ExitCode -1 and an Err wrapping ctx.Err(),
+// while running ones end as their Executor decides (the SSH and local
+// executors kill them). If r is not valid (see Validate), every Result
+// carries that error and nothing runs.
 func (r Runner) Run(ctx context.Context, cmds []Command) []Result {
 	res := make([]Result, len(cmds))
 	if err := r.Validate(); err != nil {
@@ -50,23 +59,45 @@ func (r Runner) Run(ctx context.Context, cmds []Command) []Result {
 		}
 		return res
 	}
-	var g errgroup.Group
-	g.SetLimit(r.Limit)
-	for i, c := range cmds {
+	one := func(i int) {
+		c := cmds[i]
 		if err := ctx.Err(); err != nil {
 			res[i] = notStarted(c, err)
-			continue
-		}
-		g.Go(func() error {
-			if err := ctx.Err(); err != nil {
-				res[i] = notStarted(c, err)
-				return nil
-			}
+		} else {
 			res[i] = r.Exec.Exec(ctx, c)
-			return nil
+		}
+		if r.OnDone != nil {
+			r.OnDone(i, res[i])
+		}
+	}
+	var g errgroup.Group
+	g.SetLimit(r.Limit)
+	if r.PerHost < 1 {
+		for i := range cmds {
+			g.Go(func() error { one(i); return nil })
+		}
+		_ = g.Wait() // the goroutines never return errors
+		return res
+	}
+	var hosts []string
+	byHost := map[string][]int{}
+	for i, c := range cmds {
+		if _, seen := byHost[c.Host]; !seen {
+			hosts = append(hosts, c.Host)
+		}
+		byHost[c.Host] = append(byHost[c.Host], i)
+	}
+	for _, h := range hosts {
+		g.Go(func() error {
+			var hg errgroup.Group
+			hg.SetLimit(r.PerHost)
+			for _, i := range byHost[h] {
+				hg.Go(func() error { one(i); return nil })
+			}
+			return hg.Wait()
 		})
 	}
-	_ = g.Wait() // the goroutines never return errors
+	_ = g.Wait()
 	return res
 }
 

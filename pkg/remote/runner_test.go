@@ -177,3 +177,48 @@ func BenchmarkRunnerOverhead(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(cs)), "ns/command")
 }
+
+// TestRunnerPerHost: with PerHost, at most Limit hosts run at once and at
+// most PerHost commands of one host; both bounds are reached; results stay
+// index-aligned and OnDone sees every command once.
+func TestRunnerPerHost(t *testing.T) {
+	const limit, perHost = 2, 3
+	var (
+		mu       sync.Mutex
+		byHost   = map[string]int{}
+		maxHosts int
+		maxOne   int
+		done     atomic.Int32
+	)
+	ex := execFunc(func(_ context.Context, c Command) Result {
+		mu.Lock()
+		byHost[c.Host]++
+		hosts := 0
+		for _, n := range byHost {
+			if n > 0 {
+				hosts++
+			}
+		}
+		maxHosts = max(maxHosts, hosts)
+		maxOne = max(maxOne, byHost[c.Host])
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		byHost[c.Host]--
+		mu.Unlock()
+		return Result{Command: c, Stdout: c.Label}
+	})
+	cs := cmds(24) // 4 hosts, 6 commands each
+	res := Runner{Exec: ex, Limit: limit, PerHost: perHost, OnDone: func(int, Result) { done.Add(1) }}.Run(t.Context(), cs)
+	for i, r := range res {
+		if r.Stdout != cs[i].Label {
+			t.Fatalf("result %d is %q, want %q", i, r.Stdout, cs[i].Label)
+		}
+	}
+	if maxHosts != limit || maxOne != perHost {
+		t.Errorf("at most %d hosts and %d commands of one host ran at once, want %d and %d", maxHosts, maxOne, limit, perHost)
+	}
+	if done.Load() != int32(len(cs)) {
+		t.Errorf("OnDone called %d times for %d commands", done.Load(), len(cs))
+	}
+}
