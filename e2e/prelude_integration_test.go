@@ -8,6 +8,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gpmgmt/gpmgmt/internal/testbed"
 )
@@ -80,11 +82,25 @@ func newDemo(t *testing.T) demo {
 	return d
 }
 
+// toolTimeout bounds one run of a tool in these tests: a tool that hangs
+// fails its test instead of holding the suite until go test's timeout.
+const toolTimeout = 5 * time.Minute
+
+// command is exec.Command bounded by d and t's end, its output pipes
+// closed at most 5 s after it is killed (a daemon it started may hold them).
+func command(t testing.TB, d time.Duration, name string, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
 // run runs a built tool and fails t unless it exits 0.
 func run(t testing.TB, tool string, args ...string) {
 	t.Helper()
 	args = append(args, "-l", t.TempDir())
-	if out, err := exec.Command(filepath.Join(toolsDir, tool), args...).CombinedOutput(); err != nil {
+	if out, err := command(t, toolTimeout, filepath.Join(toolsDir, tool), args...).CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", tool, strings.Join(args, " "), err, out)
 	}
 }
@@ -99,7 +115,7 @@ func (d demo) blind(t *testing.T, tool string, args ...string) (int, string) {
 // blindEnv is blind with extra environment variables (NAME=value).
 func (d demo) blindEnv(t *testing.T, env []string, tool string, args ...string) (int, string) {
 	t.Helper()
-	cmd := testbed.Blind(t, exec.Command(filepath.Join(toolsDir, tool), append(args, "-l", t.TempDir())...), d.hidden...)
+	cmd := testbed.Blind(t, command(t, toolTimeout, filepath.Join(toolsDir, tool), append(args, "-l", t.TempDir())...), d.hidden...)
 	cmd.Env = append(append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+d.coord, "MASTER_DATA_DIRECTORY="), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -182,7 +198,7 @@ func TestPreludeOnDemoCluster(t *testing.T) {
 	})
 
 	t.Run("stopped coordinator", func(t *testing.T) {
-		pgctl := exec.Command(filepath.Join(gphome, "bin", "pg_ctl"), "-D", d.coord, "-m", "fast", "-w", "stop")
+		pgctl := command(t, 2*time.Minute, filepath.Join(gphome, "bin", "pg_ctl"), "-D", d.coord, "-m", "fast", "-w", "stop")
 		if out, err := pgctl.CombinedOutput(); err != nil {
 			t.Fatalf("stop the coordinator: %v\n%s", err, out)
 		}

@@ -34,15 +34,31 @@ type Slot struct {
 // LockDir is where the slot locks live; every user of the test host shares it.
 const LockDir = "/tmp/gpmgmt-test-slots"
 
+// slotWaitLimit bounds the wait for a slot of a test without a deadline;
+// a test with one gives up slotWaitMargin before it.
+const (
+	slotWaitLimit  = 30 * time.Minute
+	slotWaitMargin = time.Minute
+)
+
 // AcquireSlot takes a free slot, waiting for one if all are held, and
 // releases it when t ends. The lock is an flock on a file, so a test
-// process that dies releases its slot.
+// process that dies releases its slot. The wait ends, failing t, a minute
+// before the test's deadline (-timeout), or after slotWaitLimit without
+// one: a suite whose slots never free up fails with the reason rather than
+// hang until go test kills it.
 func AcquireSlot(t testing.TB) Slot {
 	t.Helper()
 	if err := os.MkdirAll(LockDir, 0o777); err != nil {
 		t.Fatalf("test slots: %v", err)
 	}
 	_ = os.Chmod(LockDir, 0o1777) // shared by every user; fails harmlessly if another owns it
+	giveUp := time.Now().Add(slotWaitLimit)
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if dl, set := d.Deadline(); set {
+			giveUp = dl.Add(-slotWaitMargin)
+		}
+	}
 	for {
 		for i := range Slots {
 			f, err := tryLock(filepath.Join(LockDir, fmt.Sprintf("slot-%d.lock", i)))
@@ -54,6 +70,9 @@ func AcquireSlot(t testing.TB) Slot {
 			}
 			t.Cleanup(func() { _ = f.Close() }) // closing releases the flock
 			return newSlot(i)
+		}
+		if !time.Now().Before(giveUp) {
+			t.Fatalf("test slots: all %d slots in %s stayed held until %s; another test run may be stuck (lsof %s)", Slots, LockDir, giveUp.Format(time.TimeOnly), LockDir)
 		}
 		if err := waitForAny(); err != nil {
 			t.Fatalf("test slots: %v", err)

@@ -43,6 +43,9 @@ func NewCommand[O Options](env *Env, spec ToolSpec, opts O, runF func(O) error, 
 			if err := env.SetupLogging(opts.Common()); err != nil {
 				return err
 			}
+			if err := opts.Common().readProcessCount(env.Getenv); err != nil {
+				return err
+			}
 			if err := opts.Validate(); err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -46,6 +47,12 @@ type CommonOptions struct {
 	// --health): log lines then go to the log file, and to stderr only
 	// from ERROR up; there is no progress output.
 	MachineOutput bool
+
+	// ProcessCount is GP_MGMT_PROCESS_COUNT, Greenplum's environment
+	// default for the number of hosts handled at once (gpstart and gpstop
+	// use it when -B is not given); 0 when it is not set. NewCommand reads
+	// and range-checks it before anything runs, for every tool.
+	ProcessCount int
 
 	// Args are the positional arguments; Validate rejects them.
 	Args []string
@@ -169,4 +176,28 @@ func optparseError(err error) error {
 		return fmt.Errorf("no such option: %s", syntax.GetSpecifiedFlag())
 	}
 	return err
+}
+
+// ProcessCountEnv names Greenplum's environment default for -B.
+const ProcessCountEnv = "GP_MGMT_PROCESS_COUNT"
+
+// MaxProcessCount is the largest GP_MGMT_PROCESS_COUNT accepted (gpstart's
+// -B range).
+const MaxProcessCount = 128
+
+// readProcessCount sets ProcessCount from GP_MGMT_PROCESS_COUNT. A value
+// that is not a number from 1 to MaxProcessCount is refused: used as it
+// is, 0 made gpstop stop the coordinator and then find every host
+// "unreachable".
+func (o *CommonOptions) readProcessCount(getenv func(string) string) error {
+	v := strings.TrimSpace(getenv(ProcessCountEnv))
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxProcessCount {
+		return &ArgumentError{Msg: fmt.Sprintf("%s=%s is not a number of parallel processes from 1 to %d; unset it or fix it", ProcessCountEnv, v, MaxProcessCount)}
+	}
+	o.ProcessCount = n
+	return nil
 }

@@ -231,3 +231,43 @@ func TestMainPanicStackOnlyWithVerbose(t *testing.T) {
 		t.Errorf("CRITICAL line missing or not last:\n%s", out)
 	}
 }
+
+// TestProcessCountChecked (review finding 3): GP_MGMT_PROCESS_COUNT is
+// read and range-checked before a tool runs: 0, negative, too large and
+// non-numeric values are refused with exit 2 and the tool's Run is never
+// called; a valid value reaches the options.
+func TestProcessCountChecked(t *testing.T) {
+	for _, tt := range []struct {
+		value string
+		code  int
+		want  int
+	}{
+		{"0", app.ExitFatal, 0}, {"-3", app.ExitFatal, 0}, {"129", app.ExitFatal, 0}, {"many", app.ExitFatal, 0},
+		{"", app.ExitOK, 0}, {"8", app.ExitOK, 8}, {" 128 ", app.ExitOK, 128},
+	} {
+		t.Run(tt.value, func(t *testing.T) {
+			env, out, _ := testEnv(t)
+			env.Getenv = func(k string) string {
+				if k == app.ProcessCountEnv {
+					return tt.value
+				}
+				return ""
+			}
+			ran, got := false, 0
+			opts := &app.CommonOptions{}
+			cmd := app.NewCommand(env, app.ToolSpec{Use: "gptest [options]"}, opts, nil, func(context.Context, *app.CommonOptions) error {
+				ran, got = true, opts.ProcessCount
+				return nil
+			})
+			if code := app.Main(cmd, env); code != tt.code {
+				t.Fatalf("exit %d, want %d\n%s", code, tt.code, out)
+			}
+			if ran != (tt.code == app.ExitOK) || got != tt.want {
+				t.Errorf("ran %t with ProcessCount %d, want ran %t with %d", ran, got, tt.code == app.ExitOK, tt.want)
+			}
+			if tt.code != app.ExitOK && !strings.Contains(out.String(), "GP_MGMT_PROCESS_COUNT="+tt.value+" is not a number of parallel processes") {
+				t.Errorf("output lacks the reason:\n%s", out)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"path"
 	"strings"
+	"time"
 
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
@@ -15,9 +16,14 @@ const (
 	ControlClusterState    = "Database cluster state"
 )
 
+// controlDataTimeout bounds a pg_controldata run (it reads one file): a
+// host or file system that hangs is reported, never waited for.
+const controlDataTimeout = 2 * time.Minute
+
 // ControlDataCommand runs $GPHOME/bin/pg_controldata on dataDir on host.
 func ControlDataCommand(host, gphome, dataDir string) remote.Command {
-	return remote.Command{Host: host, Argv: []string{path.Join(gphome, "bin", "pg_controldata"), dataDir}, Label: "pg_controldata " + dataDir}
+	return remote.Command{Host: host, Argv: []string{path.Join(gphome, "bin", "pg_controldata"), dataDir}, Label: "pg_controldata " + dataDir,
+		Timeout: controlDataTimeout}
 }
 
 // ControlDataField returns the value of one "<name>: <value>" line of

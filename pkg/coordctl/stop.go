@@ -121,7 +121,7 @@ func (st Stop) smart(ctx context.Context, env Env) (string, error) {
 		log.Debug("connect to count user connections: " + err.Error())
 	}
 	host := st.Coordinator.Hostname
-	r := env.Exec.Exec(ctx, remote.Command{Host: host, Argv: pgcmd.StopNoWait(st.GPHome, st.DataDir, "smart"), Label: "stop " + word})
+	r := env.Exec.Exec(ctx, remote.Command{Host: host, Argv: pgcmd.StopNoWait(st.GPHome, st.DataDir, "smart"), Label: "stop " + word, Timeout: time.Minute})
 	fmt.Fprint(env.Out, r.Stdout)
 	if !r.OK() {
 		return "smart", app.Errorf("pg_ctl stop smart failed: %s", strings.TrimSpace(r.Stderr))
@@ -133,7 +133,7 @@ func (st Stop) smart(ctx context.Context, env Env) (string, error) {
 	ticks, stopTicks := ticker(time.Second)
 	defer stopTicks()
 	for waited := 0; ; waited++ {
-		s := env.Exec.Exec(ctx, remote.Command{Host: host, Argv: pgcmd.Status(st.GPHome, st.DataDir), Label: "status of " + word})
+		s := env.Exec.Exec(ctx, remote.Command{Host: host, Argv: pgcmd.Status(st.GPHome, st.DataDir), Label: "status of " + word, Timeout: time.Minute})
 		switch s.ExitCode {
 		case 3:
 			return "smart", nil

@@ -101,6 +101,11 @@ type Request struct {
 	Hosts       []string // only these hosts; nil: every host
 }
 
+// InstancesPerHost is how many instances of one host the status script
+// observes at once (each a few processes and, for a primary, a backend):
+// Greenplum's default of -b for the tools that have it.
+const InstancesPerHost = 16
+
 // hostTimeout bounds one host's status script: a host that hangs is
 // reported, never waited for.
 const hostTimeout = 60 * time.Second
@@ -146,7 +151,7 @@ func StatusCommands(gphome string, f cluster.Flavour, c *cluster.Cluster, req Re
 	var cmds []remote.Command
 	for _, h := range hosts {
 		args := []string{gphome, utilityOptions(f), boolArg(req.Replication && mirrored), boolArg(req.Version), boolArg(req.Readiness),
-			replicationSQL(f), currentWALSQL(f), rewindSQL, versionSQL}
+			replicationSQL(f), currentWALSQL(f), rewindSQL, versionSQL, strconv.Itoa(InstancesPerHost)}
 		for _, s := range byHost[h] {
 			kind := "o"
 			if s.IsSegment() && s.IsPrimary() {

@@ -237,3 +237,48 @@ func TestGP6ChecksMatchTranscript(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusScriptBoundsJobs (review finding 8): the status script
+// observes at most InstancesPerHost instances of its host at once. A fake
+// pg_isready counts the runs alive together on 40 stopped instances.
+func TestStatusScriptBoundsJobs(t *testing.T) {
+	home := t.TempDir()
+	bin := filepath.Join(home, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runs := t.TempDir()
+	isready := `d=` + runs + `/run.$$
+mkdir "$d"
+ls -d ` + runs + `/run.* | wc -l >>` + runs + `/seen
+sleep 0.2
+rmdir "$d"
+exit 2
+`
+	if err := os.WriteFile(filepath.Join(bin, "pg_isready"), []byte("#!/bin/sh\n"+isready), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	segs := []cluster.Segment{seg(1, -1, cluster.RolePrimary, cluster.ModeNotSynced, "localhost", 31600, t.TempDir())}
+	for i := range 40 {
+		segs = append(segs, seg(2+i, i, cluster.RolePrimary, cluster.ModeNotSynced, "localhost", 31601+i, t.TempDir()))
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	o := Gatherer{Exec: remote.LocalExecutor{}, Parallel: 1}.Gather(ctx, home, cluster.GP7, mustCluster(t, segs), Request{Readiness: true})
+	if len(o.HostWarnings) != 0 || o.Instances[41].Ready != 2 {
+		t.Fatalf("gather: %v %+v", o.HostWarnings, o.Instances[41])
+	}
+	b, err := os.ReadFile(filepath.Join(runs, "seen"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	most := 0
+	for _, f := range strings.Fields(string(b)) {
+		var n int
+		fmt.Sscan(f, &n)
+		most = max(most, n)
+	}
+	if most > InstancesPerHost || most < 2 {
+		t.Errorf("at most %d pg_isready ran at once; want between 2 and %d", most, InstancesPerHost)
+	}
+}

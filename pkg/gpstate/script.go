@@ -1,5 +1,7 @@
 package gpstate
 
+import "github.com/gpmgmt/gpmgmt/pkg/segctl"
+
 // statusScript observes every instance of one host without any helper
 // installed there (design.md, "no helper on segment hosts"): the checks
 // of Greenplum's gpgetstatususingtransition.py (spec §1.9), all instances
@@ -10,6 +12,7 @@ package gpstate
 //	$1 GPHOME  $2 PGOPTIONS for utility mode  $3 replication wanted (0/1)
 //	$4 version wanted (0/1)  $5 pg_isready wanted (0/1)  $6 replication SQL
 //	$7 current WAL position SQL  $8 running rewind SQL  $9 version SQL
+//	$10 instances observed at once
 //	then per instance: dbid, port, data directory, address, kind
 //	(p: a current primary, whose pg_stat_replication is read; o: other)
 //
@@ -32,8 +35,9 @@ package gpstate
 //	gpstate-binary <postgres --gp-version of this host>
 const statusScript = `set -u
 gphome=$1 utility=$2 want_repl=$3 want_version=$4 want_ready=$5
-repl_sql=$6 wal_sql=$7 rewind_sql=$8 version_sql=$9
-shift 9
+repl_sql=$6 wal_sql=$7 rewind_sql=$8 version_sql=$9 batch=${10}
+shift 10
+` + segctl.Batched + `
 us=$(printf '\037')
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpstate.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
@@ -121,8 +125,14 @@ observe() {
 	fi
 	return 0
 }
+# into FILE DBID ...: observe's lines in FILE.
+into() {
+	f=$1
+	shift
+	observe "$@" >"$f" 2>/dev/null
+}
 while [ $# -ge 5 ]; do
-	( observe "$1" "$2" "$3" "$4" "$5" >"$tmp/$1" 2>/dev/null ) &
+	batched into "$tmp/$1" "$1" "$2" "$3" "$4" "$5"
 	shift 5
 done
 wait

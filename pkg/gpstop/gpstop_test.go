@@ -284,7 +284,7 @@ func TestUnreachableHost(t *testing.T) {
 	r.conn.On(coordctl.UserConnectionsSQL, clustertest.Value(20, int64(0)))
 	ssh := &remotetest.Fake{}
 	ssh.OnFunc(func(remote.Command) (remotetest.Response, bool) {
-		return remotetest.Response{ExitCode: -1, Err: errors.New("dial tcp 10.0.0.2:22: connect: no route to host")}, true
+		return remotetest.Response{ExitCode: -1, Err: &remote.ConnectError{Host: "sdw2", Err: errors.New("dial tcp 10.0.0.2:22: connect: no route to host")}}, true
 	})
 	r.env.NewSSH = (&remotetest.Hosts{Fake: ssh}).Opener(nil)
 	opts := &Options{CommonOptions: app.CommonOptions{NonInteractive: true, LogDir: "/home/gpadmin/gpAdminLogs"}, Mode: "smart", Parallel: DefaultParallel, Timeout: 120}

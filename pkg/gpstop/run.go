@@ -38,10 +38,8 @@ type stopper struct {
 // Run does gpstop's work.
 func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	s := &stopper{env: env, opts: opts, mode: opts.Mode}
-	if p := env.Getenv("GP_MGMT_PROCESS_COUNT"); p != "" && opts.Parallel == DefaultParallel {
-		if n, perr := strconv.Atoi(p); perr == nil {
-			opts.Parallel = n
-		}
+	if opts.ProcessCount > 0 && opts.Parallel == DefaultParallel {
+		opts.Parallel = opts.ProcessCount
 	}
 	env.Log.Debug(fmt.Sprintf("Setting level of parallelism to: %d", opts.Parallel))
 	if err := s.prepare(ctx); err != nil {
@@ -92,7 +90,7 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	}
 	if opts.Restart {
 		env.Log.Info("Restarting System...")
-		r := startup.Restart{DataDir: s.mdd, NoStandby: opts.NoStandby, Verbose: opts.Verbose, LogDir: opts.LogDir}
+		r := startup.Restart{DataDir: s.mdd, NoStandby: opts.NoStandby, Verbose: opts.Verbose, LogDir: opts.LogDir, ProcessCount: opts.ProcessCount}
 		if err := r.Run(ctx, env); err != nil {
 			return err
 		}

@@ -104,7 +104,7 @@ func (s *stopper) stopBatch(ctx context.Context, segs []cluster.Segment, primari
 	log.Info("100.00% of jobs completed")
 	unreachable := map[string]bool{}
 	for _, r := range results {
-		if r.Err != nil && r.ExitCode == -1 && !unreachable[r.Command.Host] {
+		if remote.Unreachable(r) && !unreachable[r.Command.Host] {
 			unreachable[r.Command.Host] = true
 			log.Warn("Host " + r.Command.Host + " is unreachable")
 		}

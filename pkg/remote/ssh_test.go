@@ -247,6 +247,9 @@ func TestSSHCancel(t *testing.T) {
 			if r.ExitCode != -1 || !errors.Is(r.Err, tt.want) || elapsed > 3*time.Second {
 				t.Fatalf("after %s: exit %d, err %v", elapsed, r.ExitCode, r.Err)
 			}
+			if Unreachable(r) {
+				t.Errorf("a command killed on its host is reported unreachable: %v", r.Err)
+			}
 			for range 100 { // the server-side process is gone too
 				if _, _, open := env.srv.stats(); open == 0 {
 					t.Logf("returned after %s: %v", elapsed, r.Err)
@@ -288,6 +291,9 @@ func TestSSHSilentPeer(t *testing.T) {
 	t.Logf("silent peer reported after %s (dial timeout %s): %v", elapsed, timeout, r.Err)
 	if r.ExitCode != -1 || !errors.Is(r.Err, context.DeadlineExceeded) || elapsed > 3*timeout {
 		t.Fatalf("after %s: exit %d, err %v", elapsed, r.ExitCode, r.Err)
+	}
+	if !Unreachable(r) {
+		t.Errorf("a host whose handshake timed out is not reported unreachable: %v", r.Err)
 	}
 }
 

@@ -44,6 +44,9 @@ func (e *SSHExecutor) exec(ctx context.Context, c Command) Result {
 
 	client, hc, err := e.client(ctx, c.Host)
 	if err != nil {
+		if ctx.Err() == nil {
+			err = &ConnectError{Host: c.Host, Err: err}
+		}
 		return fail(err)
 	}
 	select {

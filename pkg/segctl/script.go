@@ -14,6 +14,20 @@ package segctl
 // Tag starts every result line.
 const Tag = "segctl-result"
 
+// Batched is the shell function every per-host script runs its
+// background jobs with: "batched <command> <args...>" starts one, and at
+// most $batch run at once (-b); a final "wait" collects the last ones.
+const Batched = `running=0
+batched() {
+	"$@" &
+	running=$((running + 1))
+	if [ "$running" -ge "$batch" ]; then
+		wait
+		running=0
+	fi
+}
+`
+
 // lib runs jobs in batches of $batch and collects their result lines.
 // "job <id> <function> <args...>" starts one; "finish" waits for the rest,
 // prints every result line and exits 1 if any job failed.
@@ -21,17 +35,18 @@ const lib = `set -u
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/segctl.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 ids=
-running=0
+` + Batched + `# into FILE COMMAND ARGS...: the command's stdout in FILE.res, its
+# stderr in FILE.err.
+into() {
+	f=$1
+	shift
+	"$@" >"$f.res" 2>"$f.err"
+}
 job() {
 	id=$1
 	shift
 	ids="$ids $id"
-	( "$@" >"$tmp/$id.res" 2>"$tmp/$id.err" ) &
-	running=$((running + 1))
-	if [ "$running" -ge "$batch" ]; then
-		wait
-		running=0
-	fi
+	batched into "$tmp/$id" "$@"
 }
 # result DBID STATUS REASON: the job's result line, on one line.
 result() {

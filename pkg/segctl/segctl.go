@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
@@ -67,6 +68,26 @@ func byHost(insts []Instance) [][]Instance {
 
 func batch(n int) int { return max(n, 1) }
 
+// Bounds of a host's script beyond its instances' own pg_ctl -t: the
+// checks, pid files and gpsegstop's escalation (SIGTERM and SIGINT waits of
+// 3 s, then SIGQUIT and kill -9) of each round of -b instances, and the
+// session itself. A reload has no pg_ctl wait.
+const (
+	roundSlack  = 30 * time.Second
+	scriptSlack = time.Minute
+	reloadBound = 2 * time.Minute
+	pidsBound   = time.Minute
+)
+
+// PlanTimeout bounds one host's script for n instances, each allowed
+// timeout seconds, run b at a time: timeout × ceil(n/b), plus slack per
+// round and for the script. A host that hangs is reported, never waited
+// for (review finding 1).
+func PlanTimeout(timeout, n, b int) time.Duration {
+	rounds := (n + batch(b) - 1) / batch(b)
+	return time.Duration(rounds)*(time.Duration(timeout)*time.Second+roundSlack) + scriptSlack
+}
+
 // PlanStop returns one command per host stopping that host's instances
 // (pure).
 func PlanStop(s Stop, insts []Instance) []HostPlan {
@@ -79,7 +100,8 @@ func PlanStop(s Stop, insts []Instance) []HostPlan {
 		}
 		plans = append(plans, HostPlan{
 			Command: remote.Command{Host: group[0].Segment.Hostname, Script: stopScript, Args: args,
-				Label: fmt.Sprintf("stop %d instance(s) on %s", len(group), group[0].Segment.Hostname)},
+				Label:   fmt.Sprintf("stop %d instance(s) on %s", len(group), group[0].Segment.Hostname),
+				Timeout: PlanTimeout(s.Timeout, len(group), s.Batch)},
 			Instances: group,
 		})
 	}
@@ -101,7 +123,8 @@ func PlanReload(gphome string, batchSize int, segs []cluster.Segment) []HostPlan
 		}
 		plans = append(plans, HostPlan{
 			Command: remote.Command{Host: group[0].Segment.Hostname, Script: reloadScript, Args: args,
-				Label: fmt.Sprintf("reload %d instance(s) on %s", len(group), group[0].Segment.Hostname)},
+				Label:   fmt.Sprintf("reload %d instance(s) on %s", len(group), group[0].Segment.Hostname),
+				Timeout: reloadBound},
 			Instances: group,
 		})
 	}
@@ -111,7 +134,7 @@ func PlanReload(gphome string, batchSize int, segs []cluster.Segment) []HostPlan
 // PIDsCommand lists the postgres processes of the instance in dataDir on
 // host: its postmaster and the postmaster's children.
 func PIDsCommand(host, dataDir string) remote.Command {
-	return remote.Command{Host: host, Script: pidsScript, Args: []string{dataDir}, Label: "list postgres processes of " + dataDir}
+	return remote.Command{Host: host, Script: pidsScript, Args: []string{dataDir}, Label: "list postgres processes of " + dataDir, Timeout: pidsBound}
 }
 
 // ParsePIDs reads PIDsCommand's output.
@@ -199,15 +222,19 @@ func Run(ctx context.Context, runner remote.Runner, plans []HostPlan) []Outcome 
 }
 
 // hostReason says why a host's command gave no result: the host could
-// not be reached (the command never ran), or the script failed.
+// not be reached (the command never ran), the script did not finish (its
+// timeout or an interrupt killed it), or it failed.
 func hostReason(host string, r remote.Result) string {
 	cause := r.Err
 	var he *remote.HostError
 	if errors.As(cause, &he) && he.Err != nil {
 		cause = he.Err
 	}
-	if r.ExitCode == -1 {
+	switch {
+	case remote.Unreachable(r):
 		return fmt.Sprintf("host %s is unreachable: %v", host, cause)
+	case r.ExitCode == -1:
+		return fmt.Sprintf("on host %s, the script did not finish: %v", host, cause)
 	}
 	return fmt.Sprintf("on host %s: %v", host, cause)
 }

@@ -95,7 +95,7 @@ func FuzzParseLine(f *testing.F) {
 
 func TestCollect(t *testing.T) {
 	plans := PlanStop(Stop{GPHome: "/g", Mode: "fast", Timeout: 120, Batch: 2}, []Instance{{Segment: segs[0]}, {Segment: segs[1]}, {Segment: segs[3]}})
-	hostErr := errors.New("dial sdw2: connection refused")
+	hostErr := &remote.ConnectError{Host: "sdw2", Err: errors.New("dial sdw2: connection refused")}
 	results := []remote.Result{
 		{Stdout: "noise\nsegctl-result 2 stopped Shutdown Succeeded\n", ExitCode: 0},
 		{ExitCode: -1, Err: hostErr},

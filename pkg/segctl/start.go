@@ -52,7 +52,8 @@ func PlanStart(s Start, segs []cluster.Segment) []HostPlan {
 		}
 		host := group[0].Segment.Hostname
 		plans = append(plans, HostPlan{
-			Command:   remote.Command{Host: host, Script: startScript, Args: args, Label: fmt.Sprintf("start %d instance(s) on %s", len(group), host)},
+			Command: remote.Command{Host: host, Script: startScript, Args: args, Label: fmt.Sprintf("start %d instance(s) on %s", len(group), host),
+				Timeout: PlanTimeout(s.Timeout, len(group), s.Batch)},
 			Instances: group,
 		})
 	}

@@ -17,6 +17,10 @@ import (
 // reachTimeout bounds the reachability check of one host.
 const reachTimeout = 30 * time.Second
 
+// localTimeout bounds the quick local checks (a file test, postgres
+// --catalog-version): a hung file system is reported, not waited for.
+const localTimeout = time.Minute
+
 // checkHosts is step 7: every host but the coordinator's is asked to echo
 // its name over SSH, -B at once. The segments of a host that does not
 // answer are marked down in memory only; they are skipped, and the

@@ -12,6 +12,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
 	"github.com/gpmgmt/gpmgmt/pkg/pgcmd"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
+	"github.com/gpmgmt/gpmgmt/pkg/segctl"
 )
 
 // restricted is the superuser_reserved_connections -R asks for.
@@ -35,7 +36,8 @@ func (s *starter) pgCtlStart(ctx context.Context, st pgcmd.Start) error {
 		s.env.Log.Info("CoordinatorStart pg_ctl cmd is " + line)
 	}
 	s.env.Log.Debug("Running Command: " + line)
-	r := s.env.Exec.Exec(ctx, remote.Command{Host: "localhost", Argv: st.Argv(), Label: "start " + s.coord})
+	r := s.env.Exec.Exec(ctx, remote.Command{Host: "localhost", Argv: st.Argv(), Label: "start " + s.coord,
+		Timeout: segctl.PlanTimeout(st.Timeout, 1, 1)})
 	if !r.OK() {
 		return fmt.Errorf("%s\nstdout: %s\nstderr: %s", line, strings.TrimSpace(r.Stdout), resultText(r))
 	}
@@ -123,7 +125,7 @@ func (s *starter) startCoordinator(ctx context.Context) (string, error) {
 	}
 	status := pgcmd.Status(s.gphome, s.mdd)
 	log.Debug("Running Command: " + pgcmd.Display(s.gphome, status))
-	if r := s.env.Exec.Exec(ctx, remote.Command{Host: "localhost", Argv: status, Label: "status of " + s.coord}); r.ExitCode != 0 {
+	if r := s.env.Exec.Exec(ctx, remote.Command{Host: "localhost", Argv: status, Label: "status of " + s.coord, Timeout: time.Minute}); r.ExitCode != 0 {
 		log.Warn(fmt.Sprintf("Command pg_ctl reports %s %s on port %d not running", s.coordCap, s.mdd, s.port))
 		log.Warn(s.coordCap + " could not be started")
 		return "", &app.ExitError{Code: app.ExitFailures}

@@ -55,7 +55,7 @@ func (s *starter) prepare(ctx context.Context) (err error) {
 // $GPHOME/bin/initdb.
 func (s *starter) checkBinaries(ctx context.Context) error {
 	initdb := filepath.Join(s.gphome, "bin", "initdb")
-	if r := s.env.Exec.Exec(ctx, remote.Command{Host: "localhost", Argv: []string{"test", "-x", initdb}, Label: "check " + initdb}); r.OK() {
+	if r := s.env.Exec.Exec(ctx, remote.Command{Host: "localhost", Argv: []string{"test", "-x", initdb}, Label: "check " + initdb, Timeout: localTimeout}); r.OK() {
 		return nil
 	}
 	return app.Errorf("File permission mismatch.  The current user %s does not have sufficient privileges to run the Greenplum binaries and management utilities.", s.env.User)
@@ -66,7 +66,7 @@ func (s *starter) checkBinaries(ctx context.Context) error {
 func (s *starter) checkCatalogVersion(ctx context.Context) error {
 	log := s.env.Log
 	log.Debug("Running Command: $GPHOME/bin/postgres --catalog-version")
-	r := s.env.Exec.Exec(ctx, remote.Command{Host: "localhost", Argv: []string{filepath.Join(s.gphome, "bin", "postgres"), "--catalog-version"}, Label: "catalog version"})
+	r := s.env.Exec.Exec(ctx, remote.Command{Host: "localhost", Argv: []string{filepath.Join(s.gphome, "bin", "postgres"), "--catalog-version"}, Label: "catalog version", Timeout: localTimeout})
 	if !r.OK() {
 		return app.Errorf("postgres --catalog-version failed: %s", resultText(r))
 	}

@@ -14,13 +14,16 @@ type Restart struct {
 	NoStandby bool // -y was given to gpstop
 	Verbose   bool
 	LogDir    string
+	// ProcessCount is gpstop's checked GP_MGMT_PROCESS_COUNT (0: unset),
+	// which the gpstart it runs would read from the environment.
+	ProcessCount int
 }
 
 // Run starts the cluster gpstop -r has just stopped, as that gpstart would,
 // in-process and logging through gpstop's logger.
 func (r Restart) Run(ctx context.Context, env *app.Env) error {
 	return Run(ctx, env, &Options{
-		CommonOptions: app.CommonOptions{NonInteractive: true, DataDir: r.DataDir, Verbose: r.Verbose, LogDir: r.LogDir},
+		CommonOptions: app.CommonOptions{NonInteractive: true, DataDir: r.DataDir, Verbose: r.Verbose, LogDir: r.LogDir, ProcessCount: r.ProcessCount},
 		NoStandby:     r.NoStandby,
 		Timeout:       pgcmd.DefaultStartTimeout,
 		Parallel:      DefaultParallel,

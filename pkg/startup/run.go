@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
@@ -43,10 +42,8 @@ type starter struct {
 
 // Run does gpstart's work, in the order of spec §7.2.
 func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
-	if p := env.Getenv("GP_MGMT_PROCESS_COUNT"); p != "" && opts.Parallel == DefaultParallel {
-		if n, perr := strconv.Atoi(p); perr == nil && n >= 1 && n <= 128 {
-			opts.Parallel = n
-		}
+	if opts.ProcessCount > 0 && opts.Parallel == DefaultParallel {
+		opts.Parallel = opts.ProcessCount
 	}
 	env.Log.Debug(fmt.Sprintf("Setting level of parallelism to: %d", opts.Parallel))
 	s := &starter{env: env, opts: opts, checksum: -1}

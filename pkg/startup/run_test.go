@@ -163,7 +163,7 @@ func (r *rig) stop(c remote.Command) (remotetest.Response, bool) {
 // otherHost answers the segment and standby hosts over "SSH".
 func (r *rig) otherHost(c remote.Command) (remotetest.Response, bool) {
 	if r.unreachable[c.Host] {
-		return remotetest.Response{ExitCode: -1, Err: fmt.Errorf("ssh connect to %s:22: dial tcp: connect: no route to host", c.Host)}, true
+		return remotetest.Response{ExitCode: -1, Err: &remote.ConnectError{Host: c.Host, Err: fmt.Errorf("ssh connect to %s:22: dial tcp: connect: no route to host", c.Host)}}, true
 	}
 	switch {
 	case len(c.Argv) == 2 && c.Argv[0] == "echo":
