@@ -9,6 +9,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/internal/gp6clients"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
+	"github.com/gpmgmt/gpmgmt/pkg/segctl"
 )
 
 // TestChecksumScriptUnderGP6Clients runs the heap checksum script with
@@ -22,10 +23,10 @@ func TestChecksumScriptUnderGP6Clients(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cmds := ChecksumCommands(home, segs)
+	cmds := segctl.ControlDataCommands(home, segs)
 	r := (remote.LocalExecutor{}).Exec(ctx, cmds[0])
-	got := parseControlData(r.Stdout)
-	if !r.OK() || len(got) != 2 || got[0].version() != "1" || got[1].version() != "1" {
+	got := segctl.ParseControlData(r.Stdout)
+	if !r.OK() || len(got) != 2 || got[0].Field(cluster.ControlChecksumVersion) != "1" || got[1].Field(cluster.ControlChecksumVersion) != "1" {
 		t.Errorf("checksum script under GP6 clients: %v %+v\n%s", r.Err, got, r.Stderr)
 	}
 	for _, l := range gp6clients.Calls(t, log) {
