@@ -86,21 +86,24 @@ func newDemo(t *testing.T) demo {
 // fails its test instead of holding the suite until go test's timeout.
 const toolTimeout = 5 * time.Minute
 
-// command is exec.Command bounded by d and t's end, its output pipes
-// closed at most 5 s after it is killed (a daemon it started may hold them).
-func command(t testing.TB, d time.Duration, name string, args ...string) *exec.Cmd {
-	ctx, cancel := context.WithTimeout(t.Context(), d)
-	t.Cleanup(cancel)
+// command is exec.Command killed after d, its output pipes closed at most
+// 5 s after it is killed (a daemon it started may hold them). It does not
+// derive from t.Context(), which is cancelled before the cleanups that
+// destroy clusters run; the caller calls cancel when the command is done.
+func command(d time.Duration, name string, args ...string) (*exec.Cmd, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.WaitDelay = 5 * time.Second
-	return cmd
+	return cmd, cancel
 }
 
 // run runs a built tool and fails t unless it exits 0.
 func run(t testing.TB, tool string, args ...string) {
 	t.Helper()
 	args = append(args, "-l", t.TempDir())
-	if out, err := command(t, toolTimeout, filepath.Join(toolsDir, tool), args...).CombinedOutput(); err != nil {
+	cmd, cancel := command(toolTimeout, filepath.Join(toolsDir, tool), args...)
+	defer cancel()
+	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", tool, strings.Join(args, " "), err, out)
 	}
 }
@@ -115,7 +118,9 @@ func (d demo) blind(t *testing.T, tool string, args ...string) (int, string) {
 // blindEnv is blind with extra environment variables (NAME=value).
 func (d demo) blindEnv(t *testing.T, env []string, tool string, args ...string) (int, string) {
 	t.Helper()
-	cmd := testbed.Blind(t, command(t, toolTimeout, filepath.Join(toolsDir, tool), append(args, "-l", t.TempDir())...), d.hidden...)
+	c, cancel := command(toolTimeout, filepath.Join(toolsDir, tool), append(args, "-l", t.TempDir())...)
+	defer cancel()
+	cmd := testbed.Blind(t, c, d.hidden...)
 	cmd.Env = append(append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+d.coord, "MASTER_DATA_DIRECTORY="), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -198,7 +203,8 @@ func TestPreludeOnDemoCluster(t *testing.T) {
 	})
 
 	t.Run("stopped coordinator", func(t *testing.T) {
-		pgctl := command(t, 2*time.Minute, filepath.Join(gphome, "bin", "pg_ctl"), "-D", d.coord, "-m", "fast", "-w", "stop")
+		pgctl, cancel := command(2*time.Minute, filepath.Join(gphome, "bin", "pg_ctl"), "-D", d.coord, "-m", "fast", "-w", "stop")
+		defer cancel()
 		if out, err := pgctl.CombinedOutput(); err != nil {
 			t.Fatalf("stop the coordinator: %v\n%s", err, out)
 		}

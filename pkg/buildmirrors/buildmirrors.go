@@ -26,7 +26,9 @@
 //  8. wait until every started mirror streams (pg_stat_replication on its
 //     primary);
 //  9. register the streaming mirrors in one catalog transaction (spec §3.4);
-//  10. trigger an FTS probe.
+//  10. forget the finished copies (their markers): the next recovery of
+//     the mirror copies again;
+//  11. trigger an FTS probe.
 //
 // A failure on one mirror never stops the others. A failed mirror is
 // cleaned up: its copy stopped, its instance stopped if this run started
@@ -54,7 +56,7 @@ import (
 
 // Defaults.
 const (
-	stepCount               = 10 // len(Steps(...))
+	stepCount               = 11 // len(Steps(...))
 	DefaultStreamTimeout    = 3 * time.Minute
 	DefaultProgressInterval = 10 * time.Second
 	DefaultStallTimeout     = 10 * time.Minute
@@ -102,6 +104,10 @@ type Env struct {
 	Now        func() time.Time
 	// Sleep waits between polls; nil means time.Sleep-like on ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnCopyLine, when set, receives every line a copy prints, with the
+	// mirror's index (gprecoverseg's progress display and
+	// recovery_progress.file).
+	OnCopyLine func(i int, line string)
 }
 
 // Outcome is what happened to one mirror.

@@ -60,7 +60,7 @@ func fakeHosts(targets map[int]string, fail func(remote.Command) bool) *remotete
 		switch {
 		case strings.HasPrefix(c.Label, "check mirror targets"):
 			var out strings.Builder
-			for i := 0; i+2 < len(c.Args); i += 3 {
+			for i := 0; i+3 < len(c.Args); i += 4 {
 				var dbid int
 				fmt.Sscan(c.Args[i], &dbid)
 				t, ok := targets[dbid]
@@ -255,7 +255,7 @@ func TestOneCopyFails(t *testing.T) {
 // dbid 5 (an earlier run's): it is not copied again, its slot is
 // recreated, it is started and registered with content 0.
 func TestRerunReusesCopy(t *testing.T) {
-	ex := fakeHosts(map[int]string{5: "state=notempty gpdbid=5 port=6000 standby=1 pid= busy=0 avail=1"}, nil)
+	ex := fakeHosts(map[int]string{5: "state=notempty gpdbid=5 port=6000 standby=1 pid= busy=0 avail=1 copied=5"}, nil)
 	db := fakeDB(false)
 	rep, err := buildmirrors.Run(t.Context(), env(ex, db), opts(false), mirrors)
 	if err != nil {

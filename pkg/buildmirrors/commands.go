@@ -32,6 +32,23 @@ const (
 type Mirror struct {
 	Source cluster.Segment
 	Target cluster.Segment
+	// Overwrite builds the mirror into the registered directory of a
+	// failed instance of its content (gprecoverseg -F, in place): the
+	// target row is in the catalog already, status d, not the acting
+	// primary, and its directory may hold the failed instance's files,
+	// which the copy replaces (pg_basebackup --force-overwrite). The run
+	// checks all of it again before copying, and refuses a directory that
+	// holds another instance (internal.auto.conf's gp_dbid), unless
+	// PartialCopy vouches for it.
+	Overwrite bool
+	// PartialCopy says the caller knows that an earlier run of its own
+	// was copying into the target directory when it stopped (its journal
+	// says so), so a directory without the failed instance's gp_dbid is
+	// that half-written copy.
+	PartialCopy bool
+	// ProgressFile, when set, also receives the copy's output on the
+	// target host (gprecoverseg's progress file, spec §3.2).
+	ProgressFile string
 }
 
 // Label names the mirror for messages: "content 0 mirror (dbid 6) on sdw2:7002".
@@ -47,35 +64,84 @@ func PIDFile(m Mirror) string {
 	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".pg_basebackup.pid")
 }
 
+// MarkerFile is where a finished copy is recorded, next to the target
+// directory: the only proof a later run accepts that the directory holds a
+// complete copy for the mirror (its contents cannot tell: a failed
+// mirror's own stale directory looks like a finished copy).
+func MarkerFile(m Mirror) string {
+	dir := filepath.Clean(m.Target.DataDir)
+	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".gpmgmt-copied")
+}
+
 // BaseBackupArgv is the pg_basebackup command line of spec §6.1 for flavour
 // f, run on the mirror's host: GP6 lets pg_basebackup create the slot with
 // --slot; GP7 and Cloudberry ask for it with --create-slot (the pipeline
-// drops a leftover unused slot first, as GP7 does).
+// drops a leftover unused slot first, as GP7 does). An Overwrite mirror
+// gets --force-overwrite, as gprecoverseg passes it.
 func BaseBackupArgv(f cluster.Flavour, gphome string, m Mirror) []string {
 	prog := filepath.Join(gphome, "bin", "pg_basebackup")
 	src, dir, dbid := m.Source.Hostname, m.Target.DataDir, strconv.Itoa(m.Target.DBID)
 	port := strconv.Itoa(m.Source.Port)
-	if f == cluster.GP6 {
-		return []string{prog, "-c", "fast", "-D", dir, "-h", src, "-p", port,
-			"--slot", SlotName, "--xlog-method", "stream", "--write-recovery-conf",
-			"--target-gp-dbid", dbid,
-			"-E", "./db_dumps", "-E", "./gpperfmon/data", "-E", "./gpperfmon/logs", "-E", "./promote",
-			"--progress", "--verbose"}
+	var overwrite []string
+	if m.Overwrite {
+		overwrite = []string{"--force-overwrite"}
 	}
-	return []string{prog, "-c", "fast", "-D", dir, "-h", src, "-p", port,
-		"--create-slot", "--slot", SlotName, "--wal-method", "stream", "--no-verify-checksums",
-		"--write-recovery-conf", "-E", "./db_dumps", "-E", "./promote", "-E", "./db_analyze",
-		"--target-gp-dbid", dbid, "--progress", "--verbose"}
+	if f == cluster.GP6 {
+		argv := []string{prog, "-c", "fast", "-D", dir, "-h", src, "-p", port,
+			"--slot", SlotName, "--xlog-method", "stream"}
+		argv = append(argv, overwrite...)
+		return append(argv, "--write-recovery-conf", "--target-gp-dbid", dbid,
+			"-E", "./db_dumps", "-E", "./gpperfmon/data", "-E", "./gpperfmon/logs", "-E", "./promote",
+			"--progress", "--verbose")
+	}
+	argv := []string{prog, "-c", "fast", "-D", dir, "-h", src, "-p", port,
+		"--create-slot", "--slot", SlotName, "--wal-method", "stream", "--no-verify-checksums"}
+	argv = append(argv, overwrite...)
+	return append(argv, "--write-recovery-conf", "-E", "./db_dumps", "-E", "./promote", "-E", "./db_analyze",
+		"--target-gp-dbid", dbid, "--progress", "--verbose")
 }
 
-// CopyCommand runs BaseBackupArgv with a PIDFile, its output streamed.
+// copyScript runs the copy ($4 and on) and, when it succeeds, records it
+// in the marker file $1 (dbid $2): the marker is written only after
+// pg_basebackup exits 0, and removed first, so it never describes a
+// copy that did not finish. With a progress file $3, the output also goes
+// there (with pg_basebackup's exit status kept through the pipe).
+const copyScript = `set -u
+marker=$1 dbid=$2 pf=$3
+shift 3
+rm -f "$marker" "$marker.tmp"
+if [ -n "$pf" ]; then
+	mkdir -p "$(dirname "$pf")" 2>/dev/null
+	rcf=$(mktemp "${TMPDIR:-/tmp}/gpmgmt-copy.XXXXXX") || exit 1
+	{ "$@" 2>&1; echo $? >"$rcf"; } | tee "$pf"
+	rc=$(cat "$rcf")
+	rm -f "$rcf"
+else
+	"$@"
+	rc=$?
+fi
+[ "$rc" = 0 ] || exit "${rc:-1}"
+printf 'dbid=%s
+' "$dbid" >"$marker.tmp" && mv -f "$marker.tmp" "$marker"
+`
+
+// CopyCommand runs BaseBackupArgv through copyScript with a PIDFile, its
+// output streamed.
 func CopyCommand(f cluster.Flavour, gphome string, m Mirror) remote.Command {
 	return remote.Command{
 		Host:    m.Target.Hostname,
-		Argv:    BaseBackupArgv(f, gphome, m),
+		Script:  copyScript,
+		Args:    append([]string{MarkerFile(m), strconv.Itoa(m.Target.DBID), m.ProgressFile}, BaseBackupArgv(f, gphome, m)...),
 		PIDFile: PIDFile(m),
 		Label:   "pg_basebackup " + m.Target.Label(),
 	}
+}
+
+// UnmarkCommand removes the marker of a copy whose mirror was started and
+// registered: the next recovery of that mirror copies again.
+func UnmarkCommand(m Mirror) remote.Command {
+	return remote.Command{Host: m.Target.Hostname, Argv: []string{"rm", "-f", MarkerFile(m)},
+		Label: "forget the finished copy of " + m.Target.Label(), Timeout: probeTimeout}
 }
 
 // StartArgv is the pg_ctl start of spec §1.10 for a segment started after a

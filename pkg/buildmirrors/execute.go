@@ -156,7 +156,11 @@ func runStream(ctx context.Context, r *run, s Step) {
 		var mu sync.Mutex
 		sem := make(chan struct{}, r.opts.BatchSize)
 		var wg sync.WaitGroup
+		round := make(map[int]SQLAction, len(pending))
 		for i, a := range pending {
+			round[i] = a
+		}
+		for i, a := range round {
 			wg.Add(1)
 			sem <- struct{}{}
 			go func() {
@@ -221,17 +225,20 @@ func runRegister(ctx context.Context, r *run, s Step) {
 		return
 	}
 	var stmts []cluster.Statement
-	var idx []int
+	idx := r.alive()
 	for _, a := range s.SQL {
-		if r.failed(a.Mirror) {
-			continue
-		}
-		stmts = append(stmts, a.Statement)
-		if len(idx) == 0 || idx[len(idx)-1] != a.Mirror {
-			idx = append(idx, a.Mirror)
+		if !r.failed(a.Mirror) {
+			stmts = append(stmts, a.Statement)
 		}
 	}
+	if len(idx) == 0 {
+		return
+	}
 	if len(stmts) == 0 {
+		// Overwrite mirrors whose rows already say what they are.
+		for _, i := range idx {
+			r.out[i].Registered = true
+		}
 		return
 	}
 	r.env.Log.Info("Updating configuration for mirrors")
@@ -278,20 +285,27 @@ func (r *run) registeredInCatalog(ctx context.Context, idx []int, commitErr erro
 	if err != nil {
 		return false, fmt.Errorf("%w; reading the catalog again to see whether it committed failed too: %w", commitErr, err)
 	}
-	found := 0
+	found, expected := 0, 0
 	for _, i := range idx {
 		t := r.ms[i].Target
+		if r.ms[i].Overwrite {
+			continue // its row was there before; only new rows tell
+		}
+		expected++
 		if s, ok := c.ByDBID(t.DBID); ok && s.Hostname == t.Hostname && s.Port == t.Port && s.DataDir == t.DataDir {
 			found++
 		}
 	}
+	if expected == 0 {
+		return false, fmt.Errorf("%w; the rows it updated cannot tell whether it committed: check gp_segment_configuration and gp_configuration_history", commitErr)
+	}
 	switch found {
-	case len(idx):
+	case expected:
 		return true, nil
 	case 0:
 		return false, commitErr
 	}
-	return false, fmt.Errorf("%w; the catalog read again holds %d of the %d new rows: check gp_segment_configuration", commitErr, found, len(idx))
+	return false, fmt.Errorf("%w; the catalog read again holds %d of the %d new rows: check gp_segment_configuration", commitErr, found, expected)
 }
 
 // onCoordinator runs fn on a new coordinator connection with cfg.

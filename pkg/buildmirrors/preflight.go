@@ -52,8 +52,13 @@ func (r *run) preflight(ctx context.Context) error {
 		case src.Hostname != m.Source.Hostname || src.Port != m.Source.Port || filepath.Clean(src.DataDir) != filepath.Clean(m.Source.DataDir):
 			add("%s: its source changed in the catalog (now %s)", m.Label(), src)
 		}
+		if m.Overwrite {
+			problems = append(problems, overwriteProblems(c, m)...)
+		}
 		for _, s := range c.All() {
 			switch {
+			case s.DBID == m.Target.DBID && m.Overwrite:
+				// its own row, checked by overwriteProblems
 			case s.DBID == m.Target.DBID:
 				add("%s: dbid %d is already in the catalog (%s)", m.Label(), s.DBID, s.Label())
 			case s.Hostname == m.Target.Hostname && filepath.Clean(s.DataDir) == filepath.Clean(m.Target.DataDir):
@@ -82,14 +87,17 @@ func (r *run) preflight(ctx context.Context) error {
 			add("%s: a postmaster (pid %d) runs in %s; stop it first", m.Label(), p.PID, m.Target.DataDir)
 		case p.State == "notdir":
 			add("%s: %s exists and is not a directory", m.Label(), m.Target.DataDir)
-		case p.State == "notempty" && !reuse:
+		case p.State == "notempty" && m.Overwrite && p.GPDBID != m.Target.DBID && !m.PartialCopy:
+			add("%s: %s holds gp_dbid %d in internal.auto.conf, not %d: it is not this instance's directory; nothing was overwritten",
+				m.Label(), m.Target.DataDir, p.GPDBID, m.Target.DBID)
+		case p.State == "notempty" && !reuse && !m.Overwrite:
 			add("for segment with port %d: Segment directory '%s' exists but is not empty!", m.Target.Port, m.Target.DataDir)
 		}
 		if p.Busy && p.PID == 0 {
 			add("%s: port %d is in use on %s", m.Label(), m.Target.Port, m.Target.Hostname)
 		}
 		switch need := sizes[m.Target.DBID]; {
-		case reuse:
+		case reuse, m.Overwrite: // the copy replaces what is there
 		case p.AvailKB < 0:
 			add("%s: cannot read the free space where %s goes (df failed on %s)", m.Label(), m.Target.DataDir, m.Target.Hostname)
 		case need > p.AvailKB:
@@ -232,4 +240,22 @@ func compactSorted(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// overwriteProblems checks, on the catalog read again inside the run, that
+// an Overwrite target may be overwritten: its row is there, unchanged,
+// down, and not the acting primary of its content.
+func overwriteProblems(c *cluster.Cluster, m Mirror) []string {
+	t, ok := c.ByDBID(m.Target.DBID)
+	switch {
+	case !ok:
+		return []string{fmt.Sprintf("%s: dbid %d is no longer in the catalog", m.Label(), m.Target.DBID)}
+	case t.Hostname != m.Target.Hostname || t.Port != m.Target.Port || filepath.Clean(t.DataDir) != filepath.Clean(m.Target.DataDir):
+		return []string{fmt.Sprintf("%s: its row changed in the catalog (now %s)", m.Label(), t)}
+	case t.IsUp():
+		return []string{fmt.Sprintf("%s: it is up in the catalog: only a failed instance is copied over", m.Label())}
+	case t.IsPrimary():
+		return []string{fmt.Sprintf("%s: it is the acting primary of content %d: it is never copied over", m.Label(), t.ContentID)}
+	}
+	return nil
 }

@@ -11,7 +11,7 @@ import (
 // targetScript inspects mirror targets on one host without changing
 // anything: per triple (dbid, data directory, port) one line
 //
-//	TARGET <dbid> state=<absent|empty|notempty|notdir> gpdbid=<n> port=<n> standby=<0|1> pid=<pid> busy=<0|1> avail=<kB>
+//	TARGET <dbid> state=<absent|empty|notempty|notdir> gpdbid=<n> port=<n> standby=<0|1> pid=<pid> busy=<0|1> avail=<kB> copied=<dbid>
 //
 // gpdbid is internal.auto.conf's gp_dbid, port postgresql.conf's, standby
 // whether standby.signal or recovery.conf exists, pid a live postmaster's
@@ -19,12 +19,13 @@ import (
 // from /proc/net/tcp and tcp6, or a /tmp/.s.PGSQL.<port>.lock file naming a
 // live process: a server killed -9 leaves a stale one, which PostgreSQL
 // replaces), avail the free kB of the filesystem that will hold the
-// directory.
+// directory, copied the dbid in the directory's copy marker (MarkerFile),
+// if any. The arguments are quadruples: dbid, directory, port, marker.
 const targetScript = `set -u
 field() { sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*'\{0,1\}\([0-9][0-9]*\).*/\1/p" "$2" 2>/dev/null | tail -n 1; }
-while [ $# -ge 3 ]; do
-	dbid=$1 dir=$2 port=$3
-	shift 3
+while [ $# -ge 4 ]; do
+	dbid=$1 dir=$2 port=$3 marker=$4
+	shift 4
 	state=absent gpdbid= cport= standby=0 pid=
 	if [ -d "$dir" ]; then
 		if [ -z "$(ls -A "$dir" 2>/dev/null)" ]; then
@@ -59,7 +60,8 @@ while [ $# -ge 3 ]; do
 	d=$dir
 	while [ ! -d "$d" ]; do d=$(dirname "$d"); done
 	avail=$(df -Pk "$d" 2>/dev/null | awk 'NR == 2 { print $4 }')
-	echo "TARGET $dbid state=$state gpdbid=$gpdbid port=$cport standby=$standby pid=$pid busy=$busy avail=$avail"
+	copied=$(sed -n 's/^dbid=\([0-9][0-9]*\)$/\1/p' "$marker" 2>/dev/null | head -n 1)
+	echo "TARGET $dbid state=$state gpdbid=$gpdbid port=$cport standby=$standby pid=$pid busy=$busy avail=$avail copied=$copied"
 done
 `
 
@@ -82,13 +84,15 @@ type TargetProbe struct {
 	PID     int    // live postmaster, 0 if none
 	Busy    bool   // the port is in use
 	AvailKB int64  // free space where the directory goes; -1 unknown
+	Copied  int    // the dbid of the directory's copy marker, 0 if none
 }
 
 // Reusable reports whether the directory holds a finished copy for m made
-// by an earlier run: gp_dbid is m's, it is configured as a standby, and its
-// port is m's (or still its primary's, if the run stopped before fixing it).
+// by an earlier run: its marker names m's dbid, and the directory agrees
+// (gp_dbid is m's, it is configured as a standby, and its port is m's or
+// still its primary's, if the run stopped before fixing it).
 func (p TargetProbe) Reusable(m Mirror) bool {
-	return p.State == "notempty" && p.GPDBID == m.Target.DBID && p.Standby &&
+	return p.Copied == m.Target.DBID && p.State == "notempty" && p.GPDBID == m.Target.DBID && p.Standby &&
 		(p.Port == m.Target.Port || p.Port == m.Source.Port)
 }
 
@@ -96,7 +100,7 @@ func (p TargetProbe) Reusable(m Mirror) bool {
 func targetCommand(host string, ms []Mirror) remote.Command {
 	var args []string
 	for _, m := range ms {
-		args = append(args, strconv.Itoa(m.Target.DBID), m.Target.DataDir, strconv.Itoa(m.Target.Port))
+		args = append(args, strconv.Itoa(m.Target.DBID), m.Target.DataDir, strconv.Itoa(m.Target.Port), MarkerFile(m))
 	}
 	return remote.Command{Host: host, Script: targetScript, Args: args, Label: "check mirror targets on " + host, Timeout: probeTimeout}
 }
@@ -143,6 +147,8 @@ func parseTargets(out string) (map[int]TargetProbe, error) {
 				p.PID = int(n)
 			case "busy":
 				p.Busy = v == "1"
+			case "copied":
+				p.Copied = int(n)
 			case "avail":
 				p.AvailKB = n
 				if _, err := strconv.ParseInt(v, 10, 64); err != nil {

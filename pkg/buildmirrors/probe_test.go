@@ -33,7 +33,7 @@ func TestTargetScriptLockFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		r := remote.LocalExecutor{}.Exec(ctx, remote.Command{Host: "localhost", Script: targetScript, Args: []string{"7", dir, fmt.Sprint(port)}})
+		r := remote.LocalExecutor{}.Exec(ctx, remote.Command{Host: "localhost", Script: targetScript, Args: []string{"7", dir, fmt.Sprint(port), dir + ".marker"}})
 		cancel()
 		if !r.OK() || !strings.Contains(r.Stdout, "TARGET 7 state=absent ") || !strings.Contains(r.Stdout, " "+tt.busy+" ") {
 			t.Errorf("lock naming pid %d: %+v; want %s", tt.pid, r, tt.busy)

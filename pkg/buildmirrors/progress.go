@@ -65,6 +65,9 @@ func newProgress(r *run, idx []int) *progress {
 // onLine returns mirror i's line handler.
 func (p *progress) onLine(i int) func(remote.Line) {
 	return func(l remote.Line) {
+		if f := p.r.env.OnCopyLine; f != nil {
+			f(i, l.Text)
+		}
 		p.mu.Lock()
 		if c := p.copies[i]; c != nil {
 			c.last, c.spoke = p.r.env.Now(), true

@@ -20,6 +20,7 @@ const (
 	StepStart    = "start mirrors"
 	StepStream   = "wait for mirrors to stream"
 	StepRegister = "register mirrors in the catalog"
+	StepUnmark   = "forget the finished copies"
 	StepFTS      = "trigger FTS probe"
 )
 
@@ -141,6 +142,7 @@ func Steps(opts Options, mirrors []Mirror, probe map[int]TargetProbe, era string
 			register.SQL = append(register.SQL, SQLAction{Where: "coordinator (allow_system_table_mods, one transaction)", Mirror: i, Statement: st})
 		}
 	}
+	unmark := perMirror(StepUnmark, all, UnmarkCommand)
 	fts := Step{Name: StepFTS, run: runFTS}
 	for range cluster.FTSProbeCount(f) {
 		fts.SQL = append(fts.SQL, SQLAction{Where: "coordinator", Mirror: -1, Statement: cluster.Statement{SQL: cluster.FTSProbeSQL, Want: true}})
@@ -156,17 +158,27 @@ func Steps(opts Options, mirrors []Mirror, probe map[int]TargetProbe, era string
 		start,
 		stream,
 		register,
+		unmark,
 		fts,
 	}
 }
 
-// RegisterStatements are Greenplum's catalog statements for new mirrors
-// (spec §3.4): gp_add_segment with the planned dbid, role m, mode n,
-// status d, then the history row, per mirror.
+// RegisterStatements are Greenplum's catalog statements for the mirrors
+// (spec §3.4): for a new mirror gp_add_segment with the planned dbid, role
+// m, mode n, status d, then the history row; for an Overwrite mirror,
+// whose row stays, the mode and status UPDATE when its row is not already
+// n and d (after FTS marked it down it is, and nothing is written, as
+// Greenplum writes nothing for an in-place recovery).
 func RegisterStatements(prog string, mirrors []Mirror) []cluster.Statement {
 	var out []cluster.Statement
 	for _, m := range mirrors {
-		out = append(out, cluster.AddMirror(m.Target), cluster.HistoryInsert(m.Target.DBID, cluster.HistoryAddedMirror(prog)))
+		switch t := m.Target; {
+		case !m.Overwrite:
+			out = append(out, cluster.AddMirror(t), cluster.HistoryInsert(t.DBID, cluster.HistoryAddedMirror(prog)))
+		case t.Mode != cluster.ModeNotSynced || t.Status != cluster.StatusDown:
+			out = append(out, cluster.UpdateModeStatus(t.DBID, cluster.ModeNotSynced, cluster.StatusDown),
+				cluster.HistoryInsert(t.DBID, cluster.HistoryModeStatus(prog)))
+		}
 	}
 	return out
 }
