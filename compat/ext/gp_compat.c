@@ -41,7 +41,6 @@
 #include "storage/proc.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
-#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
@@ -49,13 +48,6 @@
 
 PG_MODULE_MAGIC;
 
-/*
- * What this server says it is.  The format of the version string follows
- * Greenplum's GP_VERSION ("7.1.0 build dev"), with a "-compat" tag so that
- * nobody mistakes the test bed for a real Greenplum.
- */
-#define GP_COMPAT_VERSION		"7.1.0-compat"
-#define GP_COMPAT_VERSION_NUM	70100
 
 /* Name of Greenplum's own identity file in the data directory */
 #define INTERNAL_AUTO_CONF		"internal.auto.conf"
@@ -128,27 +120,6 @@ gp_role_name(int role)
  * Module load.  Runs in the postmaster, which makes every GUC below, and the
  * identity read from the data directory, part of what each backend inherits.
  */
-/*
- * version() in Greenplum's shape: Greenplum's server answers
- * "PostgreSQL <pg> (Greenplum Database <gp> build <build>) on <platform>",
- * and the tools read the product and release from the parentheses
- * (gpstate -i compares them across instances).  The bed answers the same
- * with its own release, the rest of PostgreSQL's own text kept:
- * "PostgreSQL 15.x (Greenplum Database 7.1.0-compat build dev) on ...".
- * gp_compat.sql installs it as pg_catalog.version().
- */
-PG_FUNCTION_INFO_V1(gp_compat_version);
-
-Datum
-gp_compat_version(PG_FUNCTION_ARGS)
-{
-	const char *platform = strstr(PG_VERSION_STR, " on ");
-
-	PG_RETURN_TEXT_P(cstring_to_text(psprintf("PostgreSQL %s (Greenplum Database %s build dev)%s",
-											  PG_VERSION, GP_COMPAT_VERSION,
-											  platform ? platform : "")));
-}
-
 void
 _PG_init(void)
 {
@@ -357,6 +328,8 @@ _PG_init(void)
 
 	prev_process_utility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = check_catalog_utility;
+
+	gp_compat_version_init();
 
 	gp_compat_fts_register();
 }

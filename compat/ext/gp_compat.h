@@ -43,6 +43,17 @@ extern int	gp_compat_internal_write_depth;
 extern const char *gp_role_name(int role);
 extern void gp_compat_catalog_init(void);
 
+/*
+ * What this server says it is.  The format of the version string follows
+ * Greenplum's GP_VERSION ("7.1.0 build dev"), with a "-compat" tag so that
+ * nobody mistakes the test bed for a real Greenplum.
+ */
+#define GP_COMPAT_VERSION		"7.1.0-compat"
+#define GP_COMPAT_VERSION_NUM	70100
+
+/* version.c */
+extern void gp_compat_version_init(void);
+
 /* FTS (fts.c) */
 extern void gp_compat_fts_init(void);
 extern void gp_compat_fts_register(void);
