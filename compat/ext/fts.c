@@ -926,8 +926,22 @@ promote_mirror(Pair *pair)
 				(errmsg("FTS: mirror dbid %d (content %d) already accepts utility connections: it was promoted before",
 						mirror->dbid, mirror->content)));
 
-	conn = fts_connect(mirror->address, mirror->port, "template1", false,
-					   fts_probe_timeout, &error);
+	/*
+	 * pg_ctl promote -w returns once the promotion is signalled and the
+	 * end of recovery began; the server accepts sessions a moment later
+	 * ("the database system is not accepting connections" until then).
+	 * Greenplum creates the slot as part of the promotion itself; here the
+	 * connection is retried for up to the probe timeout.
+	 */
+	for (int waited = 0;; waited++)
+	{
+		conn = fts_connect(mirror->address, mirror->port, "template1", false,
+						   fts_probe_timeout, &error);
+		if (conn != NULL || waited >= fts_probe_timeout * 10)
+			break;
+		pg_usleep(100 * 1000L);
+		CHECK_FOR_INTERRUPTS();
+	}
 	if (conn == NULL)
 	{
 		ereport(WARNING,

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"os/user"
 	"runtime/debug"
 	"strconv"
@@ -61,6 +62,12 @@ type Env struct {
 	// how); RealEnv's dials with remote.NewSSHExecutor, tests return fakes.
 	NewSSH func(remote.SSHOptions) (remote.HostExecutor, error)
 
+	// Signals delivers sig to the returned channel instead of their
+	// default action until stop is called (signal.Notify); a tool that
+	// handles an interrupt itself (gprecoverseg asks before it stops its
+	// copies) uses it. Tests send on a channel of their own.
+	Signals func(sig ...os.Signal) (ch <-chan os.Signal, stop func())
+
 	IsTerminal bool     // stdin is a terminal
 	Terminal   *os.File // stdout when it is a terminal, for live progress bars; nil otherwise
 
@@ -97,6 +104,11 @@ func RealEnv(prog string) *Env {
 	e.Log = e.consoleLogger()
 	e.Exec = remote.LocalExecutor{}
 	e.NewSSH = func(o remote.SSHOptions) (remote.HostExecutor, error) { return remote.NewSSHExecutor(o) }
+	e.Signals = func(sig ...os.Signal) (<-chan os.Signal, func()) {
+		ch := make(chan os.Signal, 4)
+		signal.Notify(ch, sig...)
+		return ch, func() { signal.Stop(ch) }
+	}
 	e.Connect = cluster.Dialer{
 		Getenv: os.Getenv,
 		OnTimeout: func(cfg cluster.ConnConfig, attempt, attempts int) {

@@ -85,6 +85,9 @@ type Options struct {
 	// Terminal, when set, is the terminal the live bar of each copy is
 	// drawn on; nil gives one log line per copy every ProgressInterval.
 	Terminal *os.File
+	// OwnProgress turns the pipeline's own progress display off: the
+	// caller shows the copies' progress (Env.OnCopyLine).
+	OwnProgress bool
 }
 
 // Env is what the pipeline runs with.

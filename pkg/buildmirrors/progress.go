@@ -92,7 +92,7 @@ func (p *progress) onLine(i int) func(remote.Line) {
 
 // start begins the display; the returned function ends it.
 func (p *progress) start(ctx context.Context) func() {
-	if len(p.copies) == 0 {
+	if len(p.copies) == 0 || p.r.opts.OwnProgress {
 		return func() {}
 	}
 	if p.r.opts.Terminal != nil {

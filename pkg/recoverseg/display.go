@@ -1,0 +1,103 @@
+package recoverseg
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/gplog"
+	"github.com/gpmgmt/gpmgmt/pkg/render"
+)
+
+// displaySeparator is the 57-dash line of gprecoverseg's display.
+var displaySeparator = strings.Repeat("-", 57)
+
+// DisplayRecords is Greenplum's display of an in-place recovery (spec §4.6
+// step 3): the recovery type, then one "Recovery i of N" table per target,
+// in the flavour's words.
+func DisplayRecords(f cluster.Flavour, ts []target) []gplog.Record {
+	info := func(msg string) gplog.Record { return gplog.Record{Level: slog.LevelInfo, Msg: msg} }
+	recs := []gplog.Record{
+		info(f.ProductWord() + " instance recovery parameters"),
+		info(displaySeparator),
+		info(fmt.Sprintf("%-27s= Standard", "Recovery type")),
+		info(displaySeparator),
+	}
+	for i, t := range ts {
+		recs = append(recs, info(fmt.Sprintf("Recovery %d of %d", i+1, len(ts))), info(displaySeparator))
+		var tb render.Table
+		tb.Add("Synchronization mode", "= "+t.Method())
+		tb.Add("Failed instance host", "= "+t.Failed.Hostname)
+		tb.Add("Failed instance address", "= "+t.Failed.Address)
+		tb.Add("Failed instance directory", "= "+t.Failed.DataDir)
+		tb.Add("Failed instance port", "= "+strconv.Itoa(t.Failed.Port))
+		tb.Add("Recovery Source instance host", "= "+t.Source.Hostname)
+		tb.Add("Recovery Source instance address", "= "+t.Source.Address)
+		tb.Add("Recovery Source instance directory", "= "+t.Source.DataDir)
+		tb.Add("Recovery Source instance port", "= "+strconv.Itoa(t.Source.Port))
+		tb.Add("Recovery Target", "= in-place")
+		recs = append(recs, tb.Records()...)
+		recs = append(recs, info(displaySeparator))
+	}
+	return recs
+}
+
+// PlanView is the recovery plan, an addition printed before Greenplum's
+// display: per target, what will be copied from where, how much, and how
+// long it may take.
+func PlanView(ts []target) render.View {
+	v := render.View{Header: []string{"dbid", "content", "failed instance", "method", "source", "to copy", "estimate"}}
+	for _, t := range ts {
+		method := strings.ToLower(t.Method())
+		switch {
+		case t.Plan.Impossible != "":
+			method += " (cannot work)"
+		case t.Full:
+			method += " (pg_basebackup)"
+		case t.Plan.NoRewind:
+			method += " (restart only)"
+		default:
+			method += " (pg_rewind)"
+		}
+		copyText := t.Plan.BytesNote
+		if t.Plan.Bytes >= 0 {
+			copyText = human(t.Plan.Bytes)
+			if t.Plan.BytesNote != "" && t.Plan.Bytes > 0 {
+				copyText += " (" + t.Plan.BytesNote + ")"
+			}
+		}
+		v.Rows = append(v.Rows, []string{
+			strconv.Itoa(t.Failed.DBID), strconv.Itoa(t.Failed.ContentID),
+			fmt.Sprintf("%s:%d %s", t.Failed.Hostname, t.Failed.Port, t.Failed.DataDir),
+			method,
+			fmt.Sprintf("dbid %d %s:%d", t.Source.DBID, t.Source.Hostname, t.Source.Port),
+			copyText, estimate(t.Plan.Bytes),
+		})
+	}
+	return v
+}
+
+// display logs the plan, its notes and problems, then Greenplum's display.
+func (r *recovery) display(ctx context.Context, ts []target) {
+	log := r.env.Log
+	var b bytes.Buffer
+	if err := PlanView(ts).Write(&b); err == nil {
+		log.Info("Recovery plan:")
+		for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+			log.Info(l)
+		}
+	}
+	for _, t := range ts {
+		for _, n := range t.Plan.Notes {
+			log.Warn(fmt.Sprintf("%s: %s", t.label(), n))
+		}
+		if t.Plan.Impossible != "" {
+			log.Error(fmt.Sprintf("%s: incremental recovery cannot work: %s", t.label(), t.Plan.Impossible))
+		}
+	}
+	gplog.Emit(ctx, log, DisplayRecords(r.f, ts))
+}
