@@ -155,7 +155,9 @@ func TestSelectDoubleFault(t *testing.T) {
 		prepare func(rig *selectRig)
 		cause   string
 	}{
-		{"source down", func(rig *selectRig) { rig.refuse[7000] = errors.New("dial tcp 127.0.60.1:7000: connect: connection refused") },
+		{"source down", func(rig *selectRig) {
+			rig.refuse[7000] = errors.New("dial tcp 127.0.60.1:7000: connect: connection refused")
+		},
 			"does not answer: dial tcp 127.0.60.1:7000: connect: connection refused"},
 		{"source in recovery", func(rig *selectRig) { rig.source(7000, true, 0) }, "is in recovery (a mirror, not a primary)"},
 	} {
