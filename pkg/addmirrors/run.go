@@ -10,6 +10,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/coordinator"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
+	"github.com/gpmgmt/gpmgmt/pkg/oplock"
 )
 
 // Run does gpaddmirrors's work in Greenplum's order (spec §5.2): open the
@@ -42,6 +43,9 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 			err = errors.Join(err, cerr)
 		}
 	}()
+	if err := refuseDuringRecovery(env, c.DataDir); err != nil {
+		return err
+	}
 	ex, err := env.OpenSSH(&opts.CommonOptions, c.GPHome)
 	if err != nil {
 		return err
@@ -286,4 +290,20 @@ func remaining(c *cluster.Cluster, all []Mirror) ([]Mirror, error) {
 		}
 	}
 	return out, nil
+}
+
+// refuseDuringRecovery refuses to add mirrors while a gprecoverseg holds
+// its lock: both build mirrors from the same primaries (docs/locks.md).
+func refuseDuringRecovery(env *app.Env, mdd string) error {
+	owner, held, err := oplock.Held(mdd, "gprecoverseg", env.Hostname)
+	if err != nil {
+		return app.Errorf("%w", err)
+	}
+	if held {
+		return &app.HintError{
+			Err:  app.Errorf("a gprecoverseg (PID %d) is running on this cluster: its lock %s is held", owner.PID, oplock.Path(mdd, "gprecoverseg")),
+			Hint: "wait until it ends, then run gpaddmirrors again",
+		}
+	}
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/app/apptest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/oplock"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster/clustertest"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 	"github.com/gpmgmt/gpmgmt/pkg/remote/remotetest"
@@ -273,5 +274,24 @@ func TestRunHeapChecksums(t *testing.T) {
 	}
 	if strings.Contains(out, "Mirror 1 of 2") {
 		t.Errorf("the plan was shown although the check failed:\n%s", out)
+	}
+}
+
+// TestRunRefusedDuringRecovery: while a gprecoverseg holds its lock, no
+// mirror is added (both copy from the same primaries; docs/locks.md), and
+// no host is asked anything.
+func TestRunRefusedDuringRecovery(t *testing.T) {
+	r := newRig(t, gpdemoSegments(t), "-a", "-p", "2")
+	l, _, err := oplock.Acquire(r.mdd, "gprecoverseg", oplock.Self(r.env.Hostname))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Release() }()
+	code, out := r.main(t, "")
+	if code != app.ExitFatal || !strings.Contains(out, "-[ERROR]:-gpaddmirrors error: a gprecoverseg (PID ") || !strings.Contains(out, "[ERROR]:-Hint: wait until it ends") {
+		t.Errorf("exit code %d, stdout:\n%s", code, out)
+	}
+	if calls := r.hosts.Calls(); len(calls) > 0 {
+		t.Errorf("hosts were asked %d things during a recovery", len(calls))
 	}
 }

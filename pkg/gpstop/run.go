@@ -14,6 +14,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/coordinator"
+	"github.com/gpmgmt/gpmgmt/pkg/oplock"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 	"github.com/gpmgmt/gpmgmt/pkg/startup"
 )
@@ -44,6 +45,9 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	env.Log.Debug(fmt.Sprintf("Setting level of parallelism to: %d", opts.Parallel))
 	if err := s.prepare(ctx); err != nil {
 		return err
+	}
+	if w := oplock.RecoveryRunning(s.mdd, env.Hostname); w != "" {
+		env.Log.Warn(w)
 	}
 	s.ssh, err = env.OpenSSH(&opts.CommonOptions, s.gphome)
 	if err != nil {

@@ -214,3 +214,14 @@ func Held(mdd, tool, host string) (Owner, bool, error) {
 	}
 	return o, reason == "", nil
 }
+
+// RecoveryRunning is the warning gpstart and gpstop log when gprecoverseg
+// holds its lock in mdd (docs/locks.md): they go on, as Greenplum's do;
+// "" when no recovery runs.
+func RecoveryRunning(mdd, host string) string {
+	o, held, err := Held(mdd, "gprecoverseg", host)
+	if err != nil || !held {
+		return ""
+	}
+	return fmt.Sprintf("A gprecoverseg (PID %d) is running on this cluster: its copies fail while the instances stop; run it again afterwards to complete them", o.PID)
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/coordctl"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
+	"github.com/gpmgmt/gpmgmt/pkg/oplock"
 	"github.com/gpmgmt/gpmgmt/pkg/pgcmd"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
@@ -49,6 +50,9 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	s := &starter{env: env, opts: opts, checksum: -1}
 	if err := s.prepare(ctx); err != nil {
 		return err
+	}
+	if w := oplock.RecoveryRunning(s.mdd, env.Hostname); w != "" {
+		env.Log.Warn(w)
 	}
 	if opts.CoordinatorOnly {
 		if err := s.confirmCoordinatorOnly(ctx); err != nil {
