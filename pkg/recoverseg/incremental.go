@@ -378,7 +378,7 @@ func (r *recovery) recoverCommand(t target, era string) remote.Command {
 	start := buildmirrors.StartArgv(r.f, r.co.GPHome, era, m)
 	args := []string{r.co.GPHome, strconv.Itoa(t.Failed.DBID), t.Failed.DataDir, strconv.Itoa(t.Failed.Port), t.ProgressFile,
 		standbyFile(r.f), cluster.UtilityOption(r.f), sourceServer(t.Source, rewindAppName), buildmirrors.SlotName,
-		rewindFile(t, "pid"), rewindFile(t, "status")}
+		rewindFile(t, "pid"), rewindFile(t, "status"), t.Source.Hostname, strconv.Itoa(t.Source.Port)}
 	return remote.Command{Host: t.Failed.Hostname, Script: recoverScript, Args: append(args, start...),
 		Label: fmt.Sprintf("recover dbid %d", t.Failed.DBID)}
 }

@@ -56,6 +56,7 @@ exit $rc
 //	$6 the standby file (recovery.conf, standby.signal)  $7 PGOPTIONS
 //	$8 pg_rewind's --source-server  $9 the replication slot
 //	${10} the rewind's pid file  ${11} its status file
+//	${12} the source's host name  ${13} its port
 //	then the pg_ctl start argv.
 //
 // It refuses a directory a postmaster runs in, or one whose
@@ -68,9 +69,11 @@ exit $rc
 //   - a pid file whose process is gone, with no status, is a rewind that
 //     was killed midway: the directory cannot be trusted, nothing more is
 //     done (exit 3), and the report says to run gprecoverseg -F;
-//   - a target configured as a standby whose configuration is this
-//     cluster's (primary_conninfo with application_name=gp_walreceiver,
-//     the slot) is a mirror that went down: no rewind (Greenplum's guard);
+//   - a target configured as a standby of its source (primary_conninfo
+//     naming the source's host and port, with
+//     application_name=gp_walreceiver, and the slot) is a mirror that
+//     went down: no rewind (Greenplum's guard; a standby configuration
+//     that points elsewhere is rewound, which rewrites it);
 //   - otherwise pg_rewind runs detached (setsid, its own session, no
 //     terminal), its output in the progress file and its exit status in
 //     the status file, so that the tool's death never stops it midway.
@@ -82,8 +85,8 @@ exit $rc
 // Greenplum's error types (validation, incremental, update, start) or
 // "interrupted". On success the pid and status files are removed.
 const recoverScript = `set -u
-gphome=$1 dbid=$2 dir=$3 port=$4 pf=$5 standby=$6 utility=$7 src=$8 slot=$9 pidf=${10} st=${11}
-shift 11
+gphome=$1 dbid=$2 dir=$3 port=$4 pf=$5 standby=$6 utility=$7 src=$8 slot=$9 pidf=${10} st=${11} srchost=${12} srcport=${13}
+shift 13
 result() { printf 'RESULT %s %s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')"; }
 field() { sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*'\{0,1\}\([^']*\)'\{0,1\}[[:space:]]*$/\1/p" "$2" 2>/dev/null | tail -n 1; }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
@@ -105,8 +108,11 @@ wait_rewind() {
 ours() {
 	conf=$dir/postgresql.auto.conf
 	[ "$standby" = recovery.conf ] && conf=$dir/recovery.conf
-	grep -q "^[[:space:]]*primary_conninfo[[:space:]]*=.*application_name=gp_walreceiver" "$conf" 2>/dev/null &&
-		[ "$(field primary_slot_name "$conf")" = "$slot" ]
+	ci=$(field primary_conninfo "$conf")
+	case " $ci " in *" host=$srchost "*) ;; *) return 1 ;; esac
+	case " $ci " in *" port=$srcport "*) ;; *) return 1 ;; esac
+	case " $ci " in *" application_name=gp_walreceiver "*) ;; *) return 1 ;; esac
+	[ "$(field primary_slot_name "$conf")" = "$slot" ]
 }
 if [ -f "$st" ]; then
 	rc=$(cat "$st")
