@@ -18,8 +18,8 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/app/apptest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
-	"github.com/gpmgmt/gpmgmt/pkg/oplock"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster/clustertest"
+	"github.com/gpmgmt/gpmgmt/pkg/oplock"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 	"github.com/gpmgmt/gpmgmt/pkg/remote/remotetest"
 )
