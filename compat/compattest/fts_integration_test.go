@@ -4,6 +4,7 @@ package compattest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/gpmgmt/gpmgmt/compat/compattest/bed"
 )
@@ -184,6 +186,20 @@ gp_compat.fts_mark_mirror_down_grace_period = %d
 		if n := len(ftsHistory(t, qd)); n != history {
 			t.Fatalf("history grew without a probe request: %d rows, was %d", n, history)
 		}
+		// gprecoverseg -r's proof of promotion fails while a content has
+		// no serving primary, with the detail naming it; a utility
+		// session is not a distributed one and is not checked.
+		err := exec1(qd, `CREATE TEMP TABLE temp_test(a int)`)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Message != "failed to acquire resources on one or more segments" ||
+			!strings.Contains(pgErr.Detail, fmt.Sprintf("(seg0 127.0.0.1:%d)", p0.Port)) {
+			t.Fatalf("CREATE TEMP TABLE in a dispatch session with content 0's primary down: %v", err)
+		}
+		util := b.MustConnect(t, b.Coord.Port, "template1", bed.Utility)
+		if err := exec1(util, `CREATE TEMP TABLE temp_test(a int)`); err != nil {
+			t.Errorf("CREATE TEMP TABLE in a utility session: %v", err)
+		}
+		_ = util.Close(context.Background())
 	})
 
 	t.Run("primary crash: the in-sync mirror is promoted", func(t *testing.T) {
@@ -197,6 +213,9 @@ gp_compat.fts_mark_mirror_down_grace_period = %d
 			t.Fatalf("after failover: %s, want %s", got, want)
 		}
 		wantHistory(t, ftsHistory(t, qd)[history:], ftsDesc(2, 0, "m", "d", "n"), ftsDesc(4, 0, "p", "u", "n"))
+		if err := exec1(qd, `BEGIN; CREATE TEMP TABLE temp_test(a int); COMMIT`); err != nil {
+			t.Errorf("CREATE TEMP TABLE after the promotion: %v", err)
+		}
 
 		c := b.MustConnect(t, m0.Port, "postgres", bed.Utility)
 		if got := queryString(t, c, `SELECT count(*)::text FROM fts_t`); got != "100" {

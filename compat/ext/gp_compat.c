@@ -330,6 +330,7 @@ _PG_init(void)
 	ProcessUtility_hook = check_catalog_utility;
 
 	gp_compat_version_init();
+	gp_compat_dispatch_init();
 
 	gp_compat_fts_register();
 }

@@ -54,6 +54,9 @@ extern void gp_compat_catalog_init(void);
 /* version.c */
 extern void gp_compat_version_init(void);
 
+/* dispatch.c */
+extern void gp_compat_dispatch_init(void);
+
 /* FTS (fts.c) */
 extern void gp_compat_fts_init(void);
 extern void gp_compat_fts_register(void);
