@@ -119,12 +119,15 @@ for _ in $(seq 1 50); do
 done
 names=(localhost 127.0.0.1)
 for i in $(seq 1 "$hosts"); do names+=("sdw$i"); done
-ssh-keyscan -T 5 -t ed25519,ecdsa,rsa "${names[@]}" 2>/dev/null | sort -u >"$home/.ssh/known_hosts.new"
-if [ "$(wc -l <"$home/.ssh/known_hosts.new")" -lt "$hosts" ]; then
+# A file of this run's own: two set-ups may run at once (parallel checkouts).
+scanned=$(mktemp "$home/.ssh/known_hosts.XXXXXX")
+ssh-keyscan -T 5 -t ed25519,ecdsa,rsa "${names[@]}" 2>/dev/null | sort -u >"$scanned"
+if [ "$(wc -l <"$scanned")" -lt "$hosts" ]; then
+	rm -f "$scanned"
 	say "ssh-keyscan got too few keys: is sshd listening on $(addr 1)..$(addr "$hosts")?" >&2
 	exit 1
 fi
-mv "$home/.ssh/known_hosts.new" "$home/.ssh/known_hosts"
+mv "$scanned" "$home/.ssh/known_hosts"
 chown "$user:$user" "$home/.ssh/known_hosts"
 
 if ! runuser -u "$user" -- ssh -o BatchMode=yes -o ConnectTimeout=5 sdw1 true; then
