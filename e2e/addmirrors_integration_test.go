@@ -239,7 +239,7 @@ func TestAddMirrorsPrompts(t *testing.T) {
 		`Enter mirror segment data directory location 1 of 1 >`,
 		`^\[INFO\]:-Mirror 1 of 2$`,
 		`Continue with add mirrors procedure`,
-		`^\[INFO\]:-Step 2 of 10: update pg_hba.conf on primaries$`,
+		`^\[INFO\]:-Step 2 of 11: update pg_hba.conf on primaries$`,
 		`^\[INFO\]:-Successfully ran pg_basebackup for dbid: \d+$`,
 		`^\[INFO\]:-Updating configuration for mirrors$`,
 		`^\[INFO\]:-Triggering FTS probe$`,
@@ -347,7 +347,7 @@ func TestAddMirrorsSpreadDryRun(t *testing.T) {
 	}
 	wantInOrder(t, out,
 		`^\[INFO\]:-Mirror targets checked`,
-		`^\[INFO\]:-Step 5 of 10: copy primaries with pg_basebackup$`,
+		`^\[INFO\]:-Step 5 of 11: copy primaries with pg_basebackup$`,
 		`pg_basebackup -c fast -D .*/mirrors/gpseg0 -h `+d.hosts[0]+` -p \d+ --create-slot --slot internal_wal_replication_slot`,
 		`^\[INFO\]:-Dry run: 2 mirror\(s\) planned; nothing was changed$`,
 	)

@@ -170,8 +170,8 @@ func wantInOrder(t *testing.T, out string, patterns ...string) {
 // TestPreludeOnDemoCluster runs the tools that read the catalog and do
 // gpstate's and gprecoverseg's prelude against a running cluster: the
 // versions and catalog load of spec §1.5-1.7, in utility mode (gpstate,
-// which then reports) and dispatch mode (gprecoverseg, which then finds
-// nothing to recover on a healthy cluster). A stopped coordinator is
+// which then reports) and dispatch mode (gprecoverseg, which on this
+// mirrorless cluster stops where Greenplum's does, exit 2). A stopped coordinator is
 // reported as Greenplum words it.
 func TestPreludeOnDemoCluster(t *testing.T) {
 	d := newDemo(t)
@@ -195,10 +195,11 @@ func TestPreludeOnDemoCluster(t *testing.T) {
 	})
 	t.Run("gprecoverseg", func(t *testing.T) {
 		code, out := d.blind(t, "gprecoverseg", "-v")
-		if code != 0 {
-			t.Errorf("exit code %d, want 0", code)
+		if code != 2 {
+			t.Errorf("exit code %d, want 2", code)
 		}
-		wantInOrder(t, out, append(prelude("gprecoverseg"), `^\[INFO\]:-No segments to recover$`)...)
+		wantInOrder(t, out, append(prelude("gprecoverseg"),
+			`^\[ERROR\]:-gprecoverseg error: GPDB Mirroring replication is not configured for this Greenplum Database instance\.$`)...)
 	})
 
 	t.Run("stopped coordinator", func(t *testing.T) {
