@@ -89,9 +89,9 @@ func (r *recovery) planTargets(ctx context.Context, ts []target, data map[int]se
 		}
 		switch held, known := wal[t.Failed.DBID]; {
 		case !known:
-			t.Plan.Notes = append(t.Plan.Notes, "could not check that the source still holds the WAL the failed instance needs")
+			t.Plan.Notes = append(t.Plan.Notes, "could not check that the WAL the failed instance needs still exists")
 		case !held:
-			t.Plan.Impossible = fmt.Sprintf("the source no longer holds WAL segment %s, from which the failed instance would replay", d.Field("Latest checkpoint's REDO WAL file"))
+			t.Plan.Impossible = fmt.Sprintf("neither the source nor the failed instance holds WAL segment %s any more, from which the failed instance would replay", d.Field("Latest checkpoint's REDO WAL file"))
 			continue
 		}
 		state := d.Field(cluster.ControlClusterState)
@@ -130,9 +130,9 @@ func refuseImpossible(ts []target) error {
 	return &app.HintError{Err: app.Errorf("%w", errors.Join(errs...)), Hint: "run gprecoverseg -F to copy these segments in full; nothing was changed"}
 }
 
-// walScript says, for each (dbid, source data directory, WAL directory,
-// WAL file name), whether the source still holds that WAL segment, under
-// any timeline: "WAL <dbid> present|absent".
+// walScript says, for each (dbid, data directory, WAL directory, WAL file
+// name), whether that directory holds the WAL segment, under any
+// timeline: "WAL <dbid> present|absent".
 const walScript = `set -u
 while [ $# -ge 4 ]; do
 	seg=$(printf '%s' "$4" | cut -c9-24)
@@ -145,10 +145,11 @@ while [ $# -ge 4 ]; do
 done
 `
 
-// walChecks asks each source whether it still holds the WAL segment of
-// its target's last checkpoint (pg_controldata's "REDO WAL file"): the
-// recovered instance replays from there, with the WAL pg_rewind copies
-// from the source. A segment the source has recycled makes an incremental
+// walChecks asks whether the WAL segment of each target's last checkpoint
+// (pg_controldata's "REDO WAL file") still exists: the rewound instance
+// replays from there up to where the timelines forked, with the WAL
+// pg_rewind leaves it, its own before the fork (pg_rewind keeps it) or
+// the source's. A segment neither holds any more makes an incremental
 // recovery impossible. By the target's dbid: true present, false absent;
 // missing when it could not be told.
 func (r *recovery) walChecks(ctx context.Context, ts []target, data map[int]segctl.ControlData) map[int]bool {
@@ -158,20 +159,23 @@ func (r *recovery) walChecks(ctx context.Context, ts []target, data map[int]segc
 	}
 	args := map[string][]string{}
 	var hosts []string
+	ask := func(host string, dbid int, dir, file string) {
+		if _, seen := args[host]; !seen {
+			hosts = append(hosts, host)
+		}
+		args[host] = append(args[host], strconv.Itoa(dbid), dir, walDir, file)
+	}
 	for _, t := range ts {
 		file := data[t.Failed.DBID].Field("Latest checkpoint's REDO WAL file")
 		if t.Full || len(file) != 24 {
 			continue
 		}
-		h := t.Source.Hostname
-		if _, seen := args[h]; !seen {
-			hosts = append(hosts, h)
-		}
-		args[h] = append(args[h], strconv.Itoa(t.Failed.DBID), t.Source.DataDir, walDir, file)
+		ask(t.Source.Hostname, t.Failed.DBID, t.Source.DataDir, file)
+		ask(t.Failed.Hostname, t.Failed.DBID, t.Failed.DataDir, file)
 	}
 	var cmds []remote.Command
 	for _, h := range hosts {
-		cmds = append(cmds, remote.Command{Host: h, Script: walScript, Args: args[h], Label: "check the sources' WAL on " + h, Timeout: planTimeout})
+		cmds = append(cmds, remote.Command{Host: h, Script: walScript, Args: args[h], Label: "check the WAL on " + h, Timeout: planTimeout})
 	}
 	out := map[int]bool{}
 	for _, res := range r.runner(len(cmds)).Run(ctx, cmds) {
@@ -181,7 +185,7 @@ func (r *recovery) walChecks(ctx context.Context, ts []target, data map[int]segc
 				continue
 			}
 			if dbid, err := strconv.Atoi(f[1]); err == nil {
-				out[dbid] = f[2] == "present"
+				out[dbid] = out[dbid] || f[2] == "present"
 			}
 		}
 	}
