@@ -56,6 +56,21 @@ func Main(cmd *cobra.Command, env *Env) (code int) {
 	return code
 }
 
+// Report writes what err means for the user, as Main would, and returns
+// the exit code Main would give it. It is for a nested operation whose
+// failure the tool reports before going on (gprecoverseg -r's
+// synchronization step); command-line errors cannot occur there and are
+// reported as plain errors.
+func Report(ctx context.Context, env *Env, err error) int {
+	var flagErr *FlagError
+	var argErr *ArgumentError
+	if errors.As(err, &flagErr) || errors.As(err, &argErr) {
+		err = &ExpectedError{Err: errors.New(err.Error())} // no unwrapping to a command-line error
+	}
+	code, _ := report(ctx, nil, env, err)
+	return code
+}
+
 // report writes what err means for the user and returns the exit code
 // (spec §1.2) and the level it logged at, for a hint that follows (INFO
 // when nothing was logged):

@@ -6,14 +6,17 @@
 // whose stale owner is recognised, a journal and detached rewinds so that
 // a run stopped anywhere is finished by running it again, and --dry-run.
 //
-// New locations (-i with two groups, -o, -p), --differential and -r are
-// parsed and checked as Greenplum does, and refused as not yet built.
+// gprecoverseg -r gives every content back to its preferred primary
+// (rebalance.go). New locations (-i with two groups, -o, -p) and
+// --differential are parsed and checked as Greenplum does, and refused as
+// not yet built.
 package recoverseg
 
 import (
 	"context"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -47,6 +50,10 @@ type Options struct {
 	NoProgress       bool    // --no-progress
 	HBAHostnames     bool    // --hba-hostnames
 	DryRun           bool    // --dry-run (an addition)
+	// PromotionTimeout bounds rebalance's wait for the mirrors'
+	// promotion (Greenplum's 600 s; hidden --mirror-promotion-timeout,
+	// for tests).
+	PromotionTimeout time.Duration
 
 	// LookupHost resolves host names for pg_hba.conf's CIDR entries;
 	// NewCommand sets the system resolver.
@@ -73,6 +80,12 @@ func (o *Options) Validate() error {
 	}
 	if o.ParallelPerHost < 1 || o.ParallelPerHost > MaxParallelPerHost {
 		return &app.ArgumentError{Msg: fmt.Sprintf("Invalid parallelPerHost value provided with -b argument: %d", o.ParallelPerHost)}
+	}
+	if o.PromotionTimeout <= 0 {
+		return &app.ArgumentError{Msg: fmt.Sprintf("Invalid --mirror-promotion-timeout: %s", o.PromotionTimeout)}
+	}
+	if o.ReplayLag <= 0 {
+		return &app.ArgumentError{Msg: fmt.Sprintf("Invalid --replay-lag value: %g (GB, greater than 0)", o.ReplayLag)}
 	}
 	return nil
 }
@@ -119,7 +132,6 @@ func (o *Options) CheckCombinations(f cluster.Flavour) error {
 		{o.ConfigFile != "", "-i (recovery from a configuration file)"},
 		{o.OutputFile != "", "-o (writing a recovery configuration file)"},
 		{o.SpareHosts != "", "-p (recovery to spare hosts)"},
-		{o.Rebalance, "-r (rebalance)"},
 		{o.Differential, "--differential"},
 	} {
 		if m.on {
@@ -156,5 +168,7 @@ func NewCommand(env *app.Env, runF func(*Options) error) *cobra.Command {
 	f.BoolVar(&opts.NoProgress, "no-progress", false, "show no pg_rewind or pg_basebackup progress")
 	f.BoolVar(&opts.HBAHostnames, "hba-hostnames", false, "use host names instead of CIDR addresses in pg_hba.conf")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "run the read-only checks, show the plan and every command, change nothing")
+	f.DurationVar(&opts.PromotionTimeout, "mirror-promotion-timeout", DefaultPromotionTimeout, "with -r: how long to wait for FTS to promote the mirrors")
+	_ = f.MarkHidden("mirror-promotion-timeout") // for tests; Greenplum's bound is fixed
 	return cmd
 }

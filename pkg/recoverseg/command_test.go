@@ -58,6 +58,8 @@ func TestOptions(t *testing.T) {
 		{[]string{"-B", "65"}, "Invalid parallelDegree value provided with -B argument: 65"},
 		{[]string{"-b", "0"}, "Invalid parallelPerHost value provided with -b argument: 0"},
 		{[]string{"-b", "129"}, "Invalid parallelPerHost value provided with -b argument: 129"},
+		{[]string{"--replay-lag", "0"}, "Invalid --replay-lag value: 0 (GB, greater than 0)"},
+		{[]string{"--mirror-promotion-timeout", "0s"}, "Invalid --mirror-promotion-timeout: 0s"},
 		{[]string{"-B", "64", "-b", "128"}, ""},
 		{[]string{"-aFsv", "--no-progress", "--hba-hostnames", "-B4", "-b", "2"}, ""},
 	} {
@@ -94,7 +96,8 @@ func TestCombinations(t *testing.T) {
 		{cluster.GP7, []string{"--differential", "-o", "f"}, "Invalid -o provided with --differential argument"},
 		{cluster.GP7, []string{"--disable-replay-lag"}, "--disable-replay-lag should be used only with -r"},
 		{cluster.GP6, []string{"-r", "-o", "f"}, "-o cannot be used with -r"},
-		{cluster.GP7, []string{"-r"}, "-r (rebalance) is not available in this build of gpmgmt yet; in-place recovery (incremental, or -F) is"},
+		{cluster.GP7, []string{"-r"}, ""},
+		{cluster.GP6, []string{"-r", "--replay-lag", "2.5", "--disable-replay-lag"}, ""},
 		{cluster.GP7, []string{"-i", "f"}, "-i (recovery from a configuration file) is not available in this build of gpmgmt yet; in-place recovery (incremental, or -F) is"},
 		{cluster.GP7, []string{"-F", "-a"}, ""},
 		{cluster.GP6, []string{}, ""},

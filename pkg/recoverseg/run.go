@@ -33,6 +33,8 @@ type recovery struct {
 	journal *oplock.Journal
 	// stamp dates this run's progress files (§3.2).
 	stamp string
+	// ftsSeconds is FTS's promotion time for rebalance's estimate.
+	ftsSeconds int
 }
 
 // Run does gprecoverseg's work (spec §4.4, §4.6): the prelude, the lock,
@@ -137,6 +139,16 @@ func (r *recovery) run(ctx context.Context) error {
 			prev.PID, prev.Started.Format("2006-01-02 15:04:05"), strings.Join(prev.Args, " ")))
 	}
 
+	if r.opts.Rebalance {
+		return r.rebalance(ctx)
+	}
+	return r.recoverFailed(ctx)
+}
+
+// recoverFailed is spec §4.4 and §4.6 from the selection on: what
+// gprecoverseg does without -r, and what rebalance runs in-process.
+func (r *recovery) recoverFailed(ctx context.Context) error {
+	log := r.env.Log
 	targets, err := r.selectTargets(ctx)
 	if err != nil {
 		return err
