@@ -3,6 +3,8 @@
 # make test   everything (unit and integration), as gpadmin; run as root on a
 #             fresh Debian 12 machine it first installs what is missing
 # make demo   builds everything, creates a local demo cluster and shows it
+# make demo-failover  on the demo cluster: a primary killed, FTS's failover,
+#             gprecoverseg, gprecoverseg -r (the seed article's story)
 # make demo-clean  destroys the demo cluster
 # make bench  benchmarks against measured floors (ratios, never assertions)
 
@@ -10,7 +12,7 @@ GO      ?= go
 BIN     := bin
 GOFILES  = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './demo-cluster/*')
 
-.PHONY: build test test-local vet bench bench-local demo demo-clean compat clean
+.PHONY: build test test-local vet bench bench-local demo demo-failover demo-clean compat clean
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -42,6 +44,9 @@ bench-local:
 # GPHOME and the binaries it uses are built into ./build, which gpadmin owns.
 demo: build
 	GPADMIN_WRITABLE="demo-cluster build" scripts/as-gpadmin.sh scripts/demo.sh create
+
+demo-failover: build
+	GPADMIN_WRITABLE="demo-cluster build" scripts/as-gpadmin.sh scripts/demo.sh failover
 
 demo-clean:
 	GPADMIN_WRITABLE="demo-cluster build" scripts/as-gpadmin.sh scripts/demo.sh clean

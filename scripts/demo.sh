@@ -2,8 +2,10 @@
 # The demo cluster of `make demo` and `make demo-clean`, in ./demo-cluster.
 # Runs as gpadmin (scripts/as-gpadmin.sh arranges it when make runs as root).
 #
-#   scripts/demo.sh          create the demo cluster, or reuse the running one
-#   scripts/demo.sh clean    destroy it, leaving no process behind
+#   scripts/demo.sh           create the demo cluster, or reuse the running one
+#   scripts/demo.sh failover  the seed's story on it: a primary killed, FTS's
+#                             failover, gprecoverseg, gprecoverseg -r
+#   scripts/demo.sh clean     destroy it, leaving no process behind
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -26,7 +28,58 @@ running() {
 	)
 }
 
+# step TEXT COMMAND...: show a step of the failover story, its command and
+# what it printed; the story stops at the first command that fails.
+step() {
+	echo
+	say "== $1"
+	shift
+	printf '$ %s\n' "$*"
+	"$@"
+}
+
+# sql TEXT: one statement on the coordinator, unaligned output.
+sql() { psql -X -At -v ON_ERROR_STOP=1 -c "$1"; }
+
+# synced: wait (60 s at most) until FTS has every pair in sync.
+synced() {
+	for _ in $(seq 1 60); do
+		[ "$(sql "SELECT count(*) FROM gp_segment_configuration WHERE content >= 0 AND (mode <> 's' OR status <> 'u')")" = 0 ] && return 0
+		sql "SELECT gp_request_fts_probe_scan()" >/dev/null
+		sleep 1
+	done
+	say "the mirrors are not in sync after 60 s" >&2
+	return 1
+}
+
+# failover: the seed article's failure and recovery on the demo cluster.
+failover() {
+	. "$dir/gpdemo_env.sh"
+	export PATH="$bin:$PATH"
+	step "a healthy, balanced cluster" gpstate -e
+	step "some data" sql "CREATE TABLE IF NOT EXISTS demo_failover AS SELECT generate_series(1, 100000) AS i"
+	local pdir pid
+	pdir=$(sql "SELECT datadir FROM gp_segment_configuration WHERE content = 1 AND role = 'p'")
+	pid=$(head -n 1 "$pdir/postmaster.pid")
+	step "content 1's primary dies (kill -9 of its postmaster, $pdir)" kill -9 "$pid"
+	step "FTS notices and promotes its mirror" sql "SELECT gp_request_fts_probe_scan()"
+	step "the data is still there, served by the promoted mirror" sql "SELECT count(*) FROM demo_failover"
+	step "gpstate warns" gpstate
+	step "gpstate -e names the switched pair" gpstate -e || true
+	step "gprecoverseg rewinds the failed primary and makes it a mirror" gprecoverseg -a
+	step "in sync, roles still switched" gpstate -e || true
+	step "gprecoverseg -r gives content 1 back to its preferred primary" gprecoverseg -r -a
+	synced
+	step "healthy and balanced again" gpstate -e
+	sql "DROP TABLE demo_failover" >/dev/null
+}
+
 case ${1:-create} in
+failover)
+	build
+	running || "$0" create
+	failover
+	;;
 create)
 	build
 	if running; then
@@ -55,7 +108,7 @@ clean)
 	"$bin/gpdemo" destroy --dir "$dir"
 	;;
 *)
-	echo "usage: $0 [create|clean]" >&2
+	echo "usage: $0 [create|failover|clean]" >&2
 	exit 2
 	;;
 esac
