@@ -173,6 +173,21 @@ func TestCompatGPHOME(t *testing.T) {
 		}
 	})
 
+	// version() in Greenplum's shape, however the query calls it, in a
+	// normal and a utility session (gpstate -i compares it across
+	// instances; every tool logs the coordinator's).
+	t.Run("version() in Greenplum's shape", func(t *testing.T) {
+		want := regexp.MustCompile(`^PostgreSQL 15\.\d+ \(Greenplum Database 7\.1\.0-compat build dev\) on \S+, compiled by `)
+		for _, params := range []map[string]string{nil, bed.Utility} {
+			conn := b.MustConnect(t, b.Coord.Port, "template1", params)
+			for _, sql := range []string{"select version()", "SELECT pg_catalog.version()", "SELECT v FROM version() AS v"} {
+				if got := queryString(t, conn, sql); !want.MatchString(got) {
+					t.Errorf("%s (options %v) = %q, want Greenplum's shape", sql, params, got)
+				}
+			}
+		}
+	})
+
 	t.Run("segment accepts utility sessions only", func(t *testing.T) {
 		const hint = "To force a connection anyway (dangerous!), use utility mode."
 		const detail = "This database instance is running as a primary segment in a Greenplum cluster and does not permit direct connections."
