@@ -97,6 +97,11 @@ func TestGpstart(t *testing.T) {
 		}
 	}
 
+	// The fresh cluster is healthy: so says gpstate in every mode (issue
+	// 11). Here rather than in a test of its own, to spare make test a
+	// cluster.
+	t.Run("gpstate healthy in every mode", func(t *testing.T) { wantHealthyInEveryMode(t, d.demo) })
+
 	t.Run("running cluster", func(t *testing.T) {
 		code, out := d.blind(t, "gpstart", "-a")
 		if code != 2 {
