@@ -137,9 +137,9 @@ func Open(ctx context.Context, env *app.Env, opts Options) (_ *Coordinator, err 
 }
 
 // serverVersion is the coordinator's release: parsed from version() where
-// that names it, as on Greenplum; otherwise from gp_server_version_num, for
-// servers whose version() stays PostgreSQL's (the compat test bed). The
-// product is then taken to be the installed one.
+// that names it, as on Greenplum (and the compat test bed); otherwise from
+// gp_server_version_num, for a server whose version() is PostgreSQL's own.
+// The product is then taken to be the installed one.
 func serverVersion(ctx context.Context, q cluster.Querier, versionText string, local cluster.Version) (cluster.Version, error) {
 	if v, err := cluster.ParseGPVersion(versionText); err == nil {
 		return v, nil

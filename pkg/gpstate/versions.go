@@ -53,17 +53,16 @@ func versionsRecords(st *Status) []gplog.Record {
 //
 // Greenplum asks every instance up in the catalog: a primary or the
 // coordinator answers select version(); a mirror or the standby refuses
-// the session, and Greenplum 6 reads the version from the refusal message.
-// Our mirrors and standby refuse SQL sessions too (on our test bed as
-// well), and the refusal of later releases does not carry the version, so
-// the gather asks version() of the coordinator and the primaries only.
-// For any other instance that Greenplum could have asked -- up in the
-// catalog, its host answered, its postmaster running -- -i shows the
-// version of the binaries installed on its host (`postgres --gp-version`),
-// which is what that postmaster runs unless the binaries were replaced
-// under it. An instance down in the catalog, on a host that did not
-// answer, or whose postmaster is not running gets Greenplum's "unable to
-// retrieve version", as it does in Greenplum.
+// the session, and Greenplum 6 reads the version from the refusal's
+// "- VERSION: " line. The status script does the same (Observed.Version).
+// A refusal that carries no version (PostgreSQL-based mirrors, such as the
+// compat test bed's) leaves it empty: then, for an instance that Greenplum
+// could have asked -- up in the catalog, its host answered, its postmaster
+// running -- -i shows the version of the binaries installed on its host
+// (`postgres --gp-version`), which is what that postmaster runs unless the
+// binaries were replaced under it. An instance down in the catalog, on a
+// host that did not answer, or whose postmaster is not running gets
+// Greenplum's "unable to retrieve version", as it does in Greenplum.
 func versionsShown(st *Status, s cluster.Segment) string {
 	o := st.observed(s)
 	if o.Version != "" {
