@@ -45,13 +45,15 @@ func briefShape(msgs []string) []string {
 	return out
 }
 
-// TestSeedWalkthrough replays the seed article's steps 1 to 8 with the
+// TestSeedWalkthrough replays the seed article's steps 1 to 11 with the
 // built tools, blind: a mirrorless 2-segment cluster on one host; gpstate;
 // gpaddmirrors answering its prompts; gpstate with 4 instances and 2
 // mirrors acting as mirrors (the report's lines as Greenplum 6's); data
 // written; the postmaster of content 1's primary killed -9; an FTS probe;
 // the data read back from the acting primary; gpstate with the seed's
-// warnings; the FTS rows in gp_configuration_history.
+// warnings; gprecoverseg answered y; gpstate during a resync and after;
+// gprecoverseg -r; gpstate clean and balanced; and the FTS rows of the
+// whole flow in gp_configuration_history, in order.
 func TestSeedWalkthrough(t *testing.T) {
 	// Step 1: one host, two primaries, no mirrors.
 	slot := testbed.AcquireSlot(t)
@@ -214,6 +216,233 @@ func TestSeedWalkthrough(t *testing.T) {
 	}
 	if !slices.ContainsFunc(history, regexp.MustCompile(`^FTS: update role, status, and mode for dbid \d+ with contentid 1 to p, u, and n$`).MatchString) {
 		t.Errorf("no FTS promotion row for content 1 in gp_configuration_history:\n%s", strings.Join(history, "\n"))
+	}
+
+	// Step 9: gprecoverseg, interactive, answered y as the seed's DBA
+	// does: the failed primary is rewound from its promoted mirror and
+	// becomes that mirror's mirror.
+	code, out = d.tool(t, "y\n", "gprecoverseg")
+	if code != 0 {
+		t.Fatalf("gprecoverseg: exit %d\n%s", code, out)
+	}
+	wantInOrder(t, out, `^\[INFO\]:-Recovery type += Standard$`, `^\[INFO\]:-   Synchronization mode += Incremental$`,
+		`^\[INFO\]:-   Failed instance directory += `+regexp.QuoteMeta(pdir)+`$`,
+		`Continue with segment recovery procedure Yy\|Nn \(default=N\):`, `^\[INFO\]:-Segments successfully recovered\.$`)
+	waitSynced(t, coordPort)
+
+	// Step 10: gpstate during a resync. The new mirror's walreceiver is
+	// held (SIGSTOP) while rows are written on the acting primary without
+	// waiting for it; FTS finds the pair behind and marks it not in sync,
+	// which gpstate reports; released, the mirror catches up.
+	receiver := walreceiverPID(t, pdir)
+	signal(t, receiver, "STOP")
+	released := false
+	defer func() {
+		if !released {
+			signal(t, receiver, "CONT")
+		}
+	}()
+	if _, err := acting.Exec(t.Context(), "SET synchronous_commit = local"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acting.Exec(t.Context(), "INSERT INTO public.seed SELECT generate_series(1001, 2000)"); err != nil {
+		t.Fatal(err)
+	}
+	waitMode(t, coordPort, 1, cluster.ModeNotSynced)
+	code, out = d.tool(t, "", "gpstate", "-e")
+	if code != 1 {
+		t.Errorf("gpstate -e during the resync: exit %d, want 1\n%s", code, out)
+	}
+	wantInOrder(t, out, `^\[INFO\]:-Unsynchronized Segment Pairs$`, `^\[INFO\]:-   Current Primary +Port +WAL sync remaining bytes +Mirror +Port$`,
+		`^\[INFO\]:-   `+regexp.QuoteMeta(host)+` +`+strconv.Itoa(m1)+` +\d+ +`+regexp.QuoteMeta(host)+` +`+strconv.Itoa(p1)+`$`)
+	signal(t, receiver, "CONT")
+	released = true
+	waitSynced(t, coordPort)
+	code, out = d.tool(t, "", "gpstate", "-e")
+	if code != 1 || strings.Contains(out, "Unsynchronized Segment Pairs") || !strings.Contains(out, "Segments with Primary and Mirror Roles Switched") {
+		t.Errorf("gpstate -e after the resync, before the rebalance: exit %d\n%s", code, out)
+	}
+
+	// Step 11: gprecoverseg -r, interactive: content 1 runs on its
+	// preferred primary again, in sync, with every row; gpstate is clean.
+	code, out = d.tool(t, "y\n", "gprecoverseg", "-r")
+	if code != 0 {
+		t.Fatalf("gprecoverseg -r: exit %d\n%s", code, out)
+	}
+	wantInOrder(t, out,
+		`^\[INFO\]:-Recovery type += Rebalance$`, `^\[INFO\]:-Unbalanced segment 1 of 2$`, `^\[INFO\]:-Unbalanced segment 2 of 2$`,
+		`^\[WARNING\]:-This operation will cancel queries that are currently executing\.$`,
+		`^\[WARNING\]:-Connections to the database however will not be interrupted\.$`,
+		`Continue with segment rebalance procedure Yy\|Nn \(default=N\):`,
+		`^\[INFO\]:-Determining primary and mirror segment pairs to rebalance$`,
+		`^\[INFO\]:-Stopping unbalanced primary segments\.\.\.$`,
+		`^\[INFO\]:-Triggering segment reconfiguration$`,
+		`^\[INFO\]:-Starting segment synchronization$`,
+		`^\[INFO\]:-=============================START ANOTHER RECOVER=========================================$`,
+		`^\[INFO\]:-Obtaining Segment details from coordinator\.\.\.$`,
+		`^\[INFO\]:-   Failed instance port += `+strconv.Itoa(m1)+`$`,
+		`^\[INFO\]:-Segments successfully recovered\.$`,
+		`^\[INFO\]:-==============================END ANOTHER RECOVER==========================================$`,
+		`^\[INFO\]:-The rebalance operation has completed successfully\.$`)
+	waitSynced(t, coordPort)
+	code, out = d.tool(t, "", "gpstate")
+	if code != 0 {
+		t.Fatalf("gpstate after the rebalance: exit %d\n%s", code, out)
+	}
+	wantInOrder(t, out, `^\[INFO\]:-   Total number mirror segments acting as primary segments += 0$`,
+		`^\[INFO\]:-   Total number mirror segments acting as mirror segments += 2$`)
+	if strings.Contains(out, "<<<<<<<<") {
+		t.Errorf("gpstate after the rebalance still warns:\n%s", out)
+	}
+	wantExits(t, d, map[string]int{"-e": 0, "-s": 0, "-m": 0, "-Q": 0, "--health": 0})
+	if _, out := d.tool(t, "", "gpstate", "-e"); !strings.Contains(out, "All segments are running normally") {
+		t.Errorf("gpstate -e after the rebalance:\n%s", out)
+	}
+	primary := connect(t, host, p1, true)
+	if err := primary.QueryRow(t.Context(), "SELECT count(*) FROM public.seed").Scan(&n); err != nil || n != 2000 {
+		t.Errorf("rows on content 1's preferred primary after the rebalance: %d, %v; want 2000", n, err)
+	}
+
+	// The whole history: FTS's rows of this flow, in Greenplum 6's (and
+	// 7's) words and order, and no row of gprecoverseg's (FTS had already
+	// marked everything gprecoverseg would have).
+	mirrorDBID := map[int]int{}
+	rows, err = connect(t, "", coordPort, true).Query(t.Context(), "SELECT content, dbid FROM gp_segment_configuration WHERE content >= 0 AND preferred_role = 'm'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var c, id int
+		if err := rows.Scan(&c, &id); err != nil {
+			t.Fatal(err)
+		}
+		mirrorDBID[c] = id
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	fts := func(dbid, content int, rsm string) string {
+		return fmt.Sprintf("FTS: update role, status, and mode for dbid %d with contentid %d to %c, %c, and %c", dbid, content, rsm[0], rsm[1], rsm[2])
+	}
+	m0, m1dbid := mirrorDBID[0], mirrorDBID[1]
+	wantHistoryGroups(t, coordPort,
+		[]string{fts(2, 0, "pus"), fts(m0, 0, "mus"), fts(3, 1, "pus"), fts(m1dbid, 1, "mus")}, // the mirrors added
+		[]string{fts(3, 1, "mdn"), fts(m1dbid, 1, "pun")},                                      // kill -9, failover
+		[]string{fts(m1dbid, 1, "pus"), fts(3, 1, "mus")},                                      // gprecoverseg
+		[]string{fts(m1dbid, 1, "pun"), fts(3, 1, "mun")},                                      // walreceiver held
+		[]string{fts(m1dbid, 1, "pus"), fts(3, 1, "mus")},                                      // released
+		[]string{fts(m1dbid, 1, "mdn"), fts(3, 1, "pun")},                                      // -r: promotion
+		[]string{fts(3, 1, "pus"), fts(m1dbid, 1, "mus")},                                      // -r: synchronization
+	)
+}
+
+// wantHistoryGroups checks gp_configuration_history on the coordinator:
+// no row of gprecoverseg, and FTS's rows, by time, are the groups given,
+// in order. A group is one probe round's rows: written in one
+// transaction, they share a timestamp, so their order within the group
+// is not compared.
+func wantHistoryGroups(t *testing.T, coordPort int, groups ...[]string) {
+	t.Helper()
+	var got []string
+	rows, err := connect(t, "", coordPort, true).Query(t.Context(), `SELECT "desc" FROM gp_configuration_history WHERE "desc" LIKE 'FTS:%' OR "desc" LIKE 'gprecoverseg%' ORDER BY time`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	i := 0
+	for _, g := range groups {
+		want = append(want, g...)
+		if i+len(g) > len(got) {
+			break
+		}
+		have := slices.Clone(got[i : i+len(g)])
+		w := slices.Clone(g)
+		slices.Sort(have)
+		slices.Sort(w)
+		if !slices.Equal(have, w) {
+			break
+		}
+		i += len(g)
+	}
+	if i != len(got) || len(want) != len(got) {
+		t.Errorf("gp_configuration_history's FTS and gprecoverseg rows by time:\n%s\nwant (each round's rows in any order):\n%s",
+			strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// walreceiverPID is the walreceiver process of the standby in dir.
+func walreceiverPID(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm := strings.SplitN(string(b), "\n", 2)[0]
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		out, err := exec.Command("pgrep", "-P", pm, "-f", "walreceiver").Output()
+		if pid := strings.TrimSpace(string(out)); err == nil && pid != "" && !strings.Contains(pid, "\n") {
+			return pid
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no walreceiver under postmaster %s of %s", pm, dir)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// signal sends SIGname to pid.
+func signal(t *testing.T, pid, name string) {
+	t.Helper()
+	if out, err := exec.Command("kill", "-"+name, pid).CombinedOutput(); err != nil {
+		t.Fatalf("kill -%s %s: %v %s", name, pid, err, out)
+	}
+}
+
+// waitSynced requests FTS probes until every segment is up and in sync.
+func waitSynced(t *testing.T, coordPort int) {
+	t.Helper()
+	probeUntil(t, coordPort, "every segment up and in sync",
+		"SELECT count(*) = 0 FROM gp_segment_configuration WHERE content >= 0 AND (mode <> 's' OR status <> 'u')")
+}
+
+// waitMode requests FTS probes until content's primary has mode m.
+func waitMode(t *testing.T, coordPort, content int, m cluster.Mode) {
+	t.Helper()
+	probeUntil(t, coordPort, fmt.Sprintf("content %d's primary in mode %s", content, m),
+		fmt.Sprintf("SELECT count(*) = 1 FROM gp_segment_configuration WHERE content = %d AND role = 'p' AND mode = '%s'", content, m))
+}
+
+// probeUntil requests FTS probes until sql returns true (60 s at most).
+func probeUntil(t *testing.T, coordPort int, what, sql string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	conn, err := cluster.Dialer{Getenv: os.Getenv}.Connect(ctx, cluster.ConnConfig{Port: coordPort, Flavour: cluster.GP7, Database: "postgres", ConnectTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for {
+		var done bool
+		if err := conn.QueryRow(ctx, sql).Scan(&done); err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			return
+		}
+		if _, err := conn.Exec(ctx, "SELECT gp_request_fts_probe_scan()"); err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
 	}
 }
 
