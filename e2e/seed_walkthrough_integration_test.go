@@ -274,7 +274,7 @@ func TestSeedWalkthrough(t *testing.T) {
 		`^\[WARNING\]:-This operation will cancel queries that are currently executing\.$`,
 		`^\[WARNING\]:-Connections to the database however will not be interrupted\.$`,
 		`Continue with segment rebalance procedure Yy\|Nn \(default=N\):`,
-		`^\[INFO\]:-Determining primary and mirror segment pairs to rebalance$`,
+		`\[INFO\]:-Determining primary and mirror segment pairs to rebalance$`, // after the prompt, on its line
 		`^\[INFO\]:-Stopping unbalanced primary segments\.\.\.$`,
 		`^\[INFO\]:-Triggering segment reconfiguration$`,
 		`^\[INFO\]:-Starting segment synchronization$`,

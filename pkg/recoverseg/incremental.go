@@ -23,6 +23,10 @@ const (
 	catalogTimeout = 2 * time.Minute
 	streamTimeout  = 3 * time.Minute
 	removeTimeout  = time.Minute
+	// streamPoll is how often the sources are asked whether their
+	// recovered mirrors stream: a started mirror connects within a
+	// fraction of a second, and FTS waits for this.
+	streamPoll = 200 * time.Millisecond
 )
 
 // outcome is what happened to one target.
@@ -504,7 +508,7 @@ func (r *recovery) waitStreaming(ctx context.Context, ts []target, out []outcome
 		if pending == 0 || !r.env.Now().Before(deadline) {
 			return
 		}
-		t := time.NewTimer(time.Second)
+		t := time.NewTimer(streamPoll)
 		select {
 		case <-ctx.Done():
 			t.Stop()
