@@ -34,7 +34,11 @@ step() {
 	echo
 	say "== $1"
 	shift
-	printf '$ %s\n' "$*"
+	if [ "$1" = sql ]; then
+		printf '$ psql -c "%s"\n' "$2"
+	else
+		printf '$ %s\n' "$*"
+	fi
 	"$@"
 }
 
