@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
@@ -56,15 +57,23 @@ const planTimeout = 5 * time.Minute
 // --dry-run says it will copy; for a full one, the size of the source.
 // Nothing is changed.
 func (r *recovery) planTargets(ctx context.Context, ts []target, data map[int]segctl.ControlData) error {
-	sizes, err := r.sourceSizes(ctx, ts)
+	// The three readings are independent: each is a round of commands on
+	// the hosts, run at the same time.
+	var (
+		sizes map[int]int64
+		err   error
+		dry   map[int]dryRewind
+		wal   map[int]bool
+		wg    sync.WaitGroup
+	)
+	wg.Go(func() { sizes, err = r.sourceSizes(ctx, ts) })
+	if !r.opts.Full {
+		wg.Go(func() { dry = r.dryRewinds(ctx, ts, data) })
+		wg.Go(func() { wal = r.walChecks(ctx, ts, data) })
+	}
+	wg.Wait()
 	if err != nil {
 		return err
-	}
-	var dry map[int]dryRewind
-	var wal map[int]bool
-	if !r.opts.Full {
-		dry = r.dryRewinds(ctx, ts, data)
-		wal = r.walChecks(ctx, ts, data)
 	}
 	for i := range ts {
 		t := &ts[i]

@@ -77,7 +77,8 @@ exit $rc
 //   - otherwise pg_rewind runs detached (setsid, its own session, no
 //     terminal), its output in the progress file and its exit status in
 //     the status file, so that the tool's death never stops it midway.
-//     This script waits for it, printing "PROGRESS <line>" each second.
+//     This script waits for it, printing "PROGRESS <line>" as its last
+//     line changes.
 //
 // Then the port in postgresql.conf (Greenplum's perl one-liner, with
 // .bak), and the start unless the instance runs. The last line says how
@@ -98,11 +99,21 @@ gpdbid=$(field gp_dbid "$dir/internal.auto.conf")
 if [ "$gpdbid" != "$dbid" ]; then
 	result validation "$dir/internal.auto.conf names gp_dbid '$gpdbid', not $dbid: not this instance's directory"; exit 1
 fi
+# wait_rewind PID: wait for the rewind, looking every 0.1 s (a small one
+# takes less than a second), and print its last line whenever it changes,
+# the final one included.
 wait_rewind() {
-	while alive "$1"; do
-		sleep 1
+	last=
+	while :; do
+		running=0
+		alive "$1" && running=1
 		line=$(tail -n 1 "$pf" 2>/dev/null | tr '\r' '\n' | tail -n 1)
-		[ -n "$line" ] && printf 'PROGRESS %s\n' "$line"
+		if [ -n "$line" ] && [ "$line" != "$last" ]; then
+			printf 'PROGRESS %s\n' "$line"
+			last=$line
+		fi
+		[ "$running" = 1 ] || return 0
+		sleep 0.1
 	done
 }
 ours() {
