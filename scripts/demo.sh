@@ -36,6 +36,8 @@ step() {
 	shift
 	if [ "$1" = sql ]; then
 		printf '$ psql -c "%s"\n' "$2"
+	elif [ "$1" = promoted ]; then
+		printf '$ psql -c "SELECT gp_request_fts_probe_scan()"   # until content %s has failed over\n' "$2"
 	else
 		printf '$ %s\n' "$*"
 	fi
@@ -56,6 +58,21 @@ synced() {
 	return 1
 }
 
+# promoted CONTENT: request FTS probes (60 s at most) until CONTENT's
+# mirror acts as its primary.
+promoted() {
+	for _ in $(seq 1 60); do
+		sql "SELECT gp_request_fts_probe_scan()" >/dev/null
+		[ "$(sql "SELECT count(*) FROM gp_segment_configuration WHERE content = $1 AND role = 'p' AND preferred_role = 'm'")" = 1 ] && {
+			sql "SELECT dbid, content, role, preferred_role, mode, status FROM gp_segment_configuration WHERE content = $1 ORDER BY dbid"
+			return 0
+		}
+		sleep 1
+	done
+	say "content $1's mirror was not promoted within 60 s" >&2
+	return 1
+}
+
 # failover: the seed article's failure and recovery on the demo cluster.
 failover() {
 	. "$dir/gpdemo_env.sh"
@@ -66,11 +83,12 @@ failover() {
 	pdir=$(sql "SELECT datadir FROM gp_segment_configuration WHERE content = 1 AND role = 'p'")
 	pid=$(head -n 1 "$pdir/postmaster.pid")
 	step "content 1's primary dies (kill -9 of its postmaster, $pdir)" kill -9 "$pid"
-	step "FTS notices and promotes its mirror" sql "SELECT gp_request_fts_probe_scan()"
+	step "FTS notices and promotes its mirror" promoted 1
 	step "the data is still there, served by the promoted mirror" sql "SELECT count(*) FROM demo_failover"
 	step "gpstate warns" gpstate
 	step "gpstate -e names the switched pair" gpstate -e || true
 	step "gprecoverseg rewinds the failed primary and makes it a mirror" gprecoverseg -a
+	synced
 	step "in sync, roles still switched" gpstate -e || true
 	step "gprecoverseg -r gives content 1 back to its preferred primary" gprecoverseg -r -a
 	synced

@@ -72,13 +72,22 @@ catalog_primaries(void)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[row];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
-		MemoryContext spi = MemoryContextSwitchTo(caller);
-		GangMember *m = palloc(sizeof(GangMember));
+		char	   *content = SPI_getvalue(tuple, desc, 1);
+		char	   *status = SPI_getvalue(tuple, desc, 2);
+		char	   *address = SPI_getvalue(tuple, desc, 3);
+		char	   *port = SPI_getvalue(tuple, desc, 4);
+		MemoryContext spi;
+		GangMember *m;
 
-		m->content = pg_strtoint32(SPI_getvalue(tuple, desc, 1));
-		m->status = SPI_getvalue(tuple, desc, 2)[0];
-		m->address = pstrdup(SPI_getvalue(tuple, desc, 3));
-		m->port = pg_strtoint32(SPI_getvalue(tuple, desc, 4));
+		if (content == NULL || status == NULL || address == NULL || port == NULL)
+			elog(ERROR, "gp_compat: a primary's row in gp_segment_configuration has a NULL column");
+		/* the list outlives SPI_finish: it lives in the caller's context */
+		spi = MemoryContextSwitchTo(caller);
+		m = palloc(sizeof(GangMember));
+		m->content = pg_strtoint32(content);
+		m->status = status[0];
+		m->address = pstrdup(address);
+		m->port = pg_strtoint32(port);
 		members = lappend(members, m);
 		MemoryContextSwitchTo(spi);
 	}
@@ -111,7 +120,8 @@ member_problem(GangMember *m)
 	keywords[3] = "user";
 	values[3] = GetUserNameFromId(GetSessionUserId(), false);
 	keywords[4] = "options";
-	values[4] = "-c gp_role=utility";
+	/* a primary that accepts the session but stalls is bounded too */
+	values[4] = "-c gp_role=utility -c statement_timeout=" GANG_CONNECT_TIMEOUT "s";
 	keywords[5] = "connect_timeout";
 	values[5] = GANG_CONNECT_TIMEOUT;
 	keywords[6] = NULL;
@@ -120,22 +130,29 @@ member_problem(GangMember *m)
 	conn = PQconnectdbParams(keywords, values, false);
 	if (conn == NULL)
 		return pstrdup("out of memory");
-	if (PQstatus(conn) != CONNECTION_OK)
+	/* psprintf may throw: the connection is closed on every path */
+	PG_TRY();
 	{
-		problem = psprintf("%s (seg%d %s:%d)", pchomp(PQerrorMessage(conn)),
-						   m->content, m->address, m->port);
-		PQfinish(conn);
-		return problem;
+		if (PQstatus(conn) != CONNECTION_OK)
+			problem = psprintf("%s (seg%d %s:%d)", pchomp(PQerrorMessage(conn)),
+							   m->content, m->address, m->port);
+		else
+		{
+			res = PQexec(conn, "SELECT pg_catalog.pg_is_in_recovery()");
+			if (PQresultStatus(res) != PGRES_TUPLES_OK)
+				problem = psprintf("%s (seg%d %s:%d)", pchomp(PQerrorMessage(conn)),
+								   m->content, m->address, m->port);
+			else if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+				problem = psprintf("the primary of content %d is still in recovery (seg%d %s:%d)",
+								   m->content, m->content, m->address, m->port);
+			PQclear(res);
+		}
 	}
-	res = PQexec(conn, "SELECT pg_catalog.pg_is_in_recovery()");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		problem = psprintf("%s (seg%d %s:%d)", pchomp(PQerrorMessage(conn)),
-						   m->content, m->address, m->port);
-	else if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
-		problem = psprintf("the primary of content %d is still in recovery (seg%d %s:%d)",
-						   m->content, m->content, m->address, m->port);
-	PQclear(res);
-	PQfinish(conn);
+	PG_FINALLY();
+	{
+		PQfinish(conn);
+	}
+	PG_END_TRY();
 	return problem;
 }
 
@@ -154,7 +171,10 @@ require_gang(void)
 	initStringInfo(&detail);
 	foreach(lc, members)
 	{
-		char	   *problem = member_problem(lfirst(lc));
+		char	   *problem;
+
+		CHECK_FOR_INTERRUPTS();
+		problem = member_problem(lfirst(lc));
 
 		if (problem == NULL)
 			continue;

@@ -82,13 +82,20 @@ func PlanView(ts []target) render.View {
 }
 
 // display logs the plan, its notes and problems, then Greenplum's display.
+// The plan is for the one who answers the prompt (and for --dry-run): with
+// -a it goes to the log file only, so that the output stays Greenplum's;
+// its warnings and refusals are printed whatever the mode.
 func (r *recovery) display(ctx context.Context, ts []target) {
 	log := r.env.Log
+	level := slog.LevelInfo
+	if r.opts.NonInteractive && !r.opts.DryRun {
+		level = slog.LevelDebug
+	}
 	var b bytes.Buffer
 	if err := PlanView(ts).Write(&b); err == nil {
-		log.Info("Recovery plan:")
+		log.Log(ctx, level, "Recovery plan:")
 		for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
-			log.Info(l)
+			log.Log(ctx, level, l)
 		}
 	}
 	for _, t := range ts {

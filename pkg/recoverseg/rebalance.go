@@ -92,6 +92,7 @@ func (r *recovery) rebalance(ctx context.Context) error {
 	}
 	pairs := switchPairs(r.co.Cluster, r.unreachable)
 	r.readLags(ctx, pairs)
+	r.ftsSeconds = r.readFTSSeconds(ctx)
 	r.displayRebalance(ctx, pairs, rows)
 	if !r.opts.NonInteractive && !r.opts.DryRun {
 		log.Warn("This operation will cancel queries that are currently executing.")
@@ -103,11 +104,14 @@ func (r *recovery) rebalance(ctx context.Context) error {
 		if !yes {
 			return app.ErrUserAbort
 		}
-		// The answer may have come much later: the gate reads again.
-		r.readLags(ctx, pairs)
+		// The answer may have come much later: the gate judges the
+		// catalog and the replication as they are now.
+		if pairs, err = r.reread(ctx); err != nil {
+			return err
+		}
 	}
 	log.Info("Determining primary and mirror segment pairs to rebalance")
-	eligible, err := r.gate(pairs)
+	eligible, err := r.gate(ctx, pairs)
 	if err != nil {
 		return err
 	}
@@ -122,7 +126,22 @@ func (r *recovery) rebalance(ctx context.Context) error {
 		r.rebalanceBanner(true)
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err // interrupted before anything stopped
+	}
 	return r.switchBack(ctx, eligible)
+}
+
+// reread loads the catalog again and reads the pairs' replication anew.
+func (r *recovery) reread(ctx context.Context) ([]switchPair, error) {
+	c, err := cluster.Load(ctx, r.co.Conn)
+	if err != nil {
+		return nil, app.Errorf("read the segment configuration again: %w", err)
+	}
+	r.co.Cluster = c
+	pairs := switchPairs(c, r.unreachable)
+	r.readLags(ctx, pairs)
+	return pairs, nil
 }
 
 // switchBack does the switch the user agreed to. From the first stop
@@ -151,8 +170,13 @@ func (r *recovery) switchBack(ctx context.Context, eligible []switchPair) error 
 }
 
 // finishEarlierRebalance completes what an interrupted run left: the
-// instances it stopped were failed over by FTS and are recovered now.
+// instances it stopped were failed over by FTS and are recovered now. A
+// dry run only says so.
 func (r *recovery) finishEarlierRebalance(ctx context.Context) error {
+	if r.opts.DryRun {
+		r.env.Log.Info("Dry run: gprecoverseg -r would now recover the segments the earlier run left down; gprecoverseg --dry-run shows that recovery")
+		return nil
+	}
 	if err := r.synchronize(ctx); err != nil {
 		return err
 	}
@@ -178,17 +202,30 @@ func (r *recovery) rebalanceBanner(full bool) {
 
 // Journal steps of a rebalance.
 const (
-	stepStopping = "stopping"
-	stepPromoted = "promoted"
+	stepStopping  = "stopping"
+	stepPromoted  = "promoted"
+	stepRestarted = "restarted" // started again after a promotion timeout
 )
 
-// beginRebalanceJournal records the instances about to be stopped.
+// beginRebalanceJournal records the instances about to be stopped. An
+// earlier run's recovery items are kept: a rewind it left at work, or a
+// copy it began, must still be recognised if this run is killed before
+// its synchronization step takes them over.
 func (r *recovery) beginRebalanceJournal(pairs []switchPair) error {
 	rec := oplock.Record{Tool: Tool, PID: r.env.PID, Started: r.env.Start, Args: r.env.Args}
+	mine := map[int]bool{}
 	for _, p := range pairs {
 		a := p.Acting
+		mine[a.DBID] = true
 		rec.Items = append(rec.Items, oplock.Item{DBID: a.DBID, Method: "rebalance", Host: a.Hostname, DataDir: a.DataDir, Port: a.Port,
 			Step: stepPlanned, Note: fmt.Sprintf("mirror dbid %d to be promoted", p.Preferred.DBID)})
+	}
+	if r.prev != nil {
+		for _, it := range r.prev.Items {
+			if it.Method != "rebalance" && !mine[it.DBID] {
+				rec.Items = append(rec.Items, it)
+			}
+		}
 	}
 	j, err := oplock.NewJournal(r.co.DataDir, rec)
 	if err != nil {
@@ -208,14 +245,21 @@ func (r *recovery) rebalanceStep(p switchPair, step string) {
 	}
 }
 
-// stoppedEarlier reports whether an interrupted earlier rebalance stopped
-// (or began to stop) the acting primary dbid.
+// stoppedEarlier reports whether an interrupted earlier rebalance began
+// to stop the acting primary dbid and did not start it again.
 func (r *recovery) stoppedEarlier(dbid int) bool {
 	if r.prev == nil {
 		return false
 	}
 	it, ok := r.prev.Item(dbid)
-	return ok && it.Method == "rebalance" && it.Step != stepPlanned
+	if !ok || it.Method != "rebalance" {
+		return false
+	}
+	switch it.Step {
+	case stepStopping, stepStopped, stepPromoted:
+		return true
+	}
+	return false
 }
 
 // synchronize is spec §4.11 step 8: an in-process gprecoverseg -a -B

@@ -53,7 +53,7 @@ func RebalancePlanView(pairs []switchPair, ftsSeconds int) render.View {
 		case p.Problem != "":
 		case p.Lag.Err != nil:
 			lag = "unknown"
-		case !p.Lag.Streaming:
+		case !p.Lag.Streaming():
 			lag = "not streaming"
 		case p.Lag.Bytes >= 0:
 			lag = human(p.Lag.Bytes)
@@ -72,15 +72,21 @@ func RebalancePlanView(pairs []switchPair, ftsSeconds int) render.View {
 	return v
 }
 
-// displayRebalance logs the plan, then Greenplum's display.
+// displayRebalance logs the plan, then Greenplum's display. The plan is
+// for the one who answers the prompt (and for --dry-run): with -a it goes
+// to the log file only, so that the output stays Greenplum's.
 func (r *recovery) displayRebalance(ctx context.Context, pairs []switchPair, rows []cluster.Segment) {
 	log := r.env.Log
+	level := slog.LevelInfo
+	if r.opts.NonInteractive && !r.opts.DryRun {
+		level = slog.LevelDebug
+	}
 	var b bytes.Buffer
 	if len(pairs) > 0 {
 		if err := RebalancePlanView(pairs, r.ftsSeconds).Write(&b); err == nil {
-			log.Info("Rebalance plan (unavailability is an estimate: replay lag at the sampled rate, plus FTS's promotion):")
+			log.Log(ctx, level, "Rebalance plan (unavailability is an estimate: replay lag at the sampled rate, plus FTS's promotion; the primaries' shutdown is not counted):")
 			for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
-				log.Info(l)
+				log.Log(ctx, level, l)
 			}
 		}
 	}

@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,14 +157,37 @@ func TestSwitchPairs(t *testing.T) {
 }
 
 // lagRig is a recovery whose acting primaries answer lagSQL as scripted,
-// by port (a port absent from lags refuses connections).
-func lagRig(t *testing.T, f cluster.Flavour, lags map[int][]any) (*selectRig, []switchPair) {
+// by port (a port absent from lags refuses connections). earlier names
+// the acting primaries (by dbid) an interrupted rebalance began to stop,
+// with what pg_ctl status says of each now (3: not running).
+func lagRig(t *testing.T, f cluster.Flavour, lags map[int][]any, earlier map[int]int) (*selectRig, []switchPair) {
 	t.Helper()
 	rig := newSelectRig(t, unbalanced())
 	rig.r.f = f
 	rig.r.opts.ReplayLag = 10
 	rig.r.opts.Parallel = 4
-	cols := []clustertest.Column{{Name: "state", OID: pgtype.TextOID}, {Name: "lag", OID: pgtype.Int8OID}, {Name: "replayed", OID: pgtype.Int8OID}}
+	rig.r.co.GPHome = "/usr/local/gp"
+	if len(earlier) > 0 {
+		rig.r.prev = &oplock.Record{}
+		for dbid := range earlier {
+			rig.r.prev.Items = append(rig.r.prev.Items, oplock.Item{DBID: dbid, Method: "rebalance", Step: stepStopping})
+		}
+	}
+	fake := &remotetest.Fake{}
+	fake.OnFunc(func(c remote.Command) (remotetest.Response, bool) {
+		if c.Script != statusScript {
+			return remotetest.Response{}, false
+		}
+		var out strings.Builder
+		for i := 1; i+1 < len(c.Args); i += 2 {
+			dbid, _ := strconv.Atoi(c.Args[i])
+			fmt.Fprintf(&out, "STATUS %d %d\n", dbid, earlier[dbid])
+		}
+		return remotetest.Response{Stdout: out.String()}, true
+	})
+	rig.r.exec = fake
+	cols := []clustertest.Column{{Name: "state", OID: pgtype.TextOID}, {Name: "sync_state", OID: pgtype.TextOID},
+		{Name: "lag", OID: pgtype.Int8OID}, {Name: "replayed", OID: pgtype.Int8OID}}
 	for _, port := range []int{7000, 7001, 6000, 6001} {
 		row, ok := lags[port]
 		if !ok {
@@ -188,8 +213,8 @@ func lagRig(t *testing.T, f cluster.Flavour, lags map[int][]any) (*selectRig, []
 // warning.
 func TestGate(t *testing.T) {
 	t.Run("within the limit", func(t *testing.T) {
-		rig, pairs := lagRig(t, cluster.GP7, map[int][]any{7000: {"streaming", int64(0), int64(100)}, 7001: {"streaming", int64(0), int64(100)}})
-		eligible, err := rig.r.gate(pairs)
+		rig, pairs := lagRig(t, cluster.GP7, map[int][]any{7000: {"streaming", "sync", int64(0), int64(100)}, 7001: {"streaming", "sync", int64(0), int64(100)}}, nil)
+		eligible, err := rig.r.gate(t.Context(), pairs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,8 +232,8 @@ func TestGate(t *testing.T) {
 		}
 	})
 	t.Run("over the limit", func(t *testing.T) {
-		rig, pairs := lagRig(t, cluster.GP7, map[int][]any{7000: {"streaming", int64(0), int64(100)}, 7001: {"streaming", int64(11 << 30), int64(100)}})
-		_, err := rig.r.gate(pairs)
+		rig, pairs := lagRig(t, cluster.GP7, map[int][]any{7000: {"streaming", "sync", int64(0), int64(100)}, 7001: {"streaming", "sync", int64(11 << 30), int64(100)}}, nil)
+		_, err := rig.r.gate(t.Context(), pairs)
 		var ee *app.ExpectedError
 		want := "11811160064 bytes of wal is still to be replayed on mirror with dbid 5, let mirror catchup on replay then trigger rebalance. " +
 			"Use --replay-lag to configure the allowed replay lag limit or --disable-replay-lag to disable the check completely if you wish to continue with rebalance anyway"
@@ -216,38 +241,78 @@ func TestGate(t *testing.T) {
 			t.Errorf("%v, want %q", err, want)
 		}
 		rig.r.opts.DisableReplayLag = true
-		if eligible, err := rig.r.gate(pairs); err != nil || len(eligible) != 2 {
+		if eligible, err := rig.r.gate(t.Context(), pairs); err != nil || len(eligible) != 2 {
 			t.Errorf("--disable-replay-lag: %v, %d eligible", err, len(eligible))
 		}
 	})
 	t.Run("not streaming", func(t *testing.T) {
-		rig, pairs := lagRig(t, cluster.GP7, map[int][]any{7000: nil, 7001: {"catchup", int64(0), int64(0)}})
-		eligible, err := rig.r.gate(pairs)
+		rig, pairs := lagRig(t, cluster.GP7, map[int][]any{7000: nil, 7001: {"catchup", "async", int64(0), int64(0)}}, nil)
+		eligible, err := rig.r.gate(t.Context(), pairs)
 		if err != nil || len(eligible) != 0 {
 			t.Fatalf("%v, %d eligible", err, len(eligible))
 		}
-		if !strings.Contains(rig.out.String(), "dbid 3 does not stream from dbid 7") {
+		if !strings.Contains(rig.out.String(), "dbid 7 has no walsender for its mirror dbid 3") || !strings.Contains(rig.out.String(), "dbid 5 does not stream from dbid 9 (walsender state catchup)") {
 			t.Errorf("no reason:\n%s", rig.out)
 		}
 	})
 	t.Run("query fails", func(t *testing.T) {
-		rig, pairs := lagRig(t, cluster.GP7, map[int][]any{7000: {"streaming", int64(0), int64(0)}})
-		_, err := rig.r.gate(pairs)
+		rig, pairs := lagRig(t, cluster.GP7, map[int][]any{7000: {"streaming", "sync", int64(0), int64(0)}}, nil)
+		_, err := rig.r.gate(t.Context(), pairs)
 		if err == nil || !strings.HasPrefix(err.Error(), "Failed to query pg_stat_replication for host:sdw1, port:7001, error: connection refused") {
 			t.Errorf("%v", err)
 		}
 	})
 	t.Run("stopped by an interrupted run", func(t *testing.T) {
-		rig, pairs := lagRig(t, cluster.GP7, map[int][]any{7000: {"streaming", int64(0), int64(0)}})
-		rig.r.prev = &oplock.Record{Items: []oplock.Item{{DBID: 9, Method: "rebalance", Step: stepStopping}}}
-		eligible, err := rig.r.gate(pairs)
+		// dbid 9's query fails and pg_ctl finds it stopped: the earlier
+		// run's stop is resumed.
+		rig, pairs := lagRig(t, cluster.GP7, map[int][]any{7000: {"streaming", "sync", int64(0), int64(0)}}, map[int]int{9: 3})
+		eligible, err := rig.r.gate(t.Context(), pairs)
 		if err != nil || len(eligible) != 2 {
 			t.Errorf("%v, %d eligible", err, len(eligible))
 		}
 	})
+	t.Run("an interrupted run's primary that still runs", func(t *testing.T) {
+		// The journal says dbid 9 was being stopped, but it runs: its
+		// failed query is a failure, not a stop.
+		rig, pairs := lagRig(t, cluster.GP7, map[int][]any{7000: {"streaming", "sync", int64(0), int64(0)}}, map[int]int{9: 0})
+		if _, err := rig.r.gate(t.Context(), pairs); err == nil || !strings.HasPrefix(err.Error(), "Failed to query pg_stat_replication for host:sdw1, port:7001") {
+			t.Errorf("%v", err)
+		}
+		// ... and one that runs and answers, its mirror not streaming,
+		// is judged like any other.
+		rig, pairs = lagRig(t, cluster.GP7, map[int][]any{7000: {"streaming", "sync", int64(0), int64(0)}, 7001: {"catchup", "async", int64(0), int64(0)}}, map[int]int{9: 0})
+		eligible, err := rig.r.gate(t.Context(), pairs)
+		if err != nil || len(eligible) != 1 || eligible[0].Acting.DBID != 7 {
+			t.Errorf("%v, eligible %+v", err, eligible)
+		}
+	})
+	t.Run("not a synchronous standby", func(t *testing.T) {
+		rig, pairs := lagRig(t, cluster.GP7, map[int][]any{7000: {"streaming", "async", int64(0), int64(0)}, 7001: {"streaming", "sync", int64(0), int64(0)}}, nil)
+		eligible, err := rig.r.gate(t.Context(), pairs)
+		if err != nil || len(eligible) != 1 || eligible[0].Acting.DBID != 9 {
+			t.Errorf("%v, eligible %+v", err, eligible)
+		}
+		if !strings.Contains(rig.out.String(), "dbid 3 is not a synchronous standby of dbid 7 (sync_state async)") {
+			t.Errorf("no reason:\n%s", rig.out)
+		}
+	})
+	t.Run("lag unknown", func(t *testing.T) {
+		rig, pairs := lagRig(t, cluster.GP7, map[int][]any{7000: {"streaming", "sync", nil, nil}, 7001: {"streaming", "sync", int64(0), int64(0)}}, nil)
+		if _, err := rig.r.gate(t.Context(), pairs); err == nil || !strings.HasPrefix(err.Error(), "cannot read the replay lag of mirror dbid 3") {
+			t.Errorf("%v", err)
+		}
+	})
+	t.Run("interrupted before the gate", func(t *testing.T) {
+		rig, pairs := lagRig(t, cluster.GP7, map[int][]any{7000: {"streaming", "sync", int64(0), int64(0)}, 7001: {"streaming", "sync", int64(0), int64(0)}}, nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if _, err := rig.r.gate(ctx, pairs); !errors.Is(err, context.Canceled) {
+			t.Errorf("%v, want context.Canceled", err)
+		}
+	})
 	t.Run("GP6 keeps its output", func(t *testing.T) {
-		rig, pairs := lagRig(t, cluster.GP6, map[int][]any{7000: {"streaming", int64(0), int64(0)}, 7001: {"streaming", int64(0), int64(0)}})
-		if _, err := rig.r.gate(pairs); err != nil {
+		rig, pairs := lagRig(t, cluster.GP6, map[int][]any{7000: {"streaming", "sync", int64(0), int64(0)}, 7001: {"streaming", "sync", int64(0), int64(0)}}, nil)
+		if _, err := rig.r.gate(t.Context(), pairs); err != nil {
 			t.Fatal(err)
 		}
 		if strings.Contains(rig.out.String(), "[INFO]:-Allowed replay lag") {
@@ -285,9 +350,9 @@ func TestUnavailability(t *testing.T) {
 		l    lagReading
 		want string
 	}{
-		{lagReading{Streaming: true, Bytes: 0}, "~6s (FTS 6s)"},
-		{lagReading{Streaming: true, Bytes: 50 << 20, Rate: 20 << 20}, "~9s (replay 2.5s at 20 MB/s + FTS 6s)"},
-		{lagReading{Streaming: true, Bytes: 50 << 20}, "unknown: 50 MB to replay, replay not advancing (+ FTS 6s)"},
+		{lagReading{State: "streaming", SyncState: "sync", Bytes: 0}, "~6s (FTS 6s)"},
+		{lagReading{State: "streaming", SyncState: "sync", Bytes: 50 << 20, Rate: 20 << 20}, "~9s (replay 2.5s at 20 MB/s + FTS 6s)"},
+		{lagReading{State: "streaming", SyncState: "sync", Bytes: 50 << 20}, "unknown: 50 MB to replay, replay not advancing (+ FTS 6s)"},
 		{lagReading{Err: errors.New("refused")}, "unknown"},
 	} {
 		if got := unavailability(tt.l, 6); got != tt.want {
@@ -396,3 +461,99 @@ func TestPromotionTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestPromotionDuringRestart: FTS promotes the peer while the stopped
+// primary starts again; the check that follows finds it and stops the
+// restarted primary at once (immediate), leaving one primary.
+func TestPromotionDuringRestart(t *testing.T) {
+	rig := newSelectRig(t, unbalanced())
+	fake := &remotetest.Fake{}
+	rig.r.exec = fake
+	rig.r.opts.Parallel, rig.r.opts.ParallelPerHost = 4, 4
+	rig.r.co.GPHome = "/usr/local/gp"
+	var mu sync.Mutex
+	restarted := false
+	promoted := unbalanced() // content 1 failed over back: dbid 3 primary, dbid 7 down
+	promoted[3].Role, promoted[4].Role, promoted[4].Status = cluster.RolePrimary, cluster.RoleMirror, cluster.StatusDown
+	rig.r.env.Connect = func(_ context.Context, cfg cluster.ConnConfig) (cluster.Conn, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		coord := &clustertest.FakeConn{}
+		if restarted {
+			coord.On(cluster.LoadSQL, clustertest.SegmentRows(promoted))
+		} else {
+			coord.On(cluster.LoadSQL, clustertest.SegmentRows(unbalanced()))
+		}
+		return coord, nil
+	}
+	fake.OnFunc(func(c remote.Command) (remotetest.Response, bool) {
+		if c.Label != "pg_controldata" {
+			return remotetest.Response{}, false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		state := "in archive recovery"
+		if restarted {
+			state = "in production"
+		}
+		return remotetest.Response{Stdout: "@@ 3 0\nDatabase cluster state:               " + state + "\n@@stderr\n"}, true
+	})
+	fake.OnFunc(func(c remote.Command) (remotetest.Response, bool) {
+		switch {
+		case strings.HasPrefix(c.Label, "start "):
+			mu.Lock()
+			restarted = true
+			mu.Unlock()
+			return remotetest.Response{Stdout: segctl.Tag + " 7 started Start Succeeded\n"}, true
+		case strings.HasPrefix(c.Label, "stop "):
+			return remotetest.Response{Stdout: segctl.Tag + " 7 stopped Shutdown Immediate\n"}, true
+		}
+		return remotetest.Response{}, false
+	})
+	pairs := switchPairs(rig.r.co.Cluster, rig.r.unreachable)
+	rig.r.restoreUnpromoted(t.Context(), pairs[:1])
+
+	var stops []string
+	for _, c := range fake.Calls() {
+		if strings.HasPrefix(c.Label, "stop ") {
+			stops = append(stops, strings.Join(c.Args[:2], " "))
+		}
+	}
+	if d := cmp.Diff([]string{"/usr/local/gp immediate"}, stops); d != "" {
+		t.Errorf("stops after the restart (-want +got):\n%s", d)
+	}
+	if !strings.Contains(rig.out.String(), "FTS promoted the mirror while the primary started again; stopping the primary (immediate)") {
+		t.Errorf("not reported:\n%s", rig.out)
+	}
+}
+
+// TestRebalanceDryRunKeepsJournal: --dry-run -r with an earlier run's
+// journal and nothing left to switch says what it would do, and neither
+// recovers anything nor removes the journal.
+func TestRebalanceDryRunKeepsJournal(t *testing.T) {
+	p, m, s, n, u := cluster.RolePrimary, cluster.RoleMirror, cluster.ModeSynced, cluster.ModeNotSynced, cluster.StatusUp
+	rig := newSelectRig(t, []cluster.Segment{
+		seg(1, -1, p, p, n, u, "mdw", 5432, "/c"),
+		seg(2, 0, p, p, s, u, "sdw1", 6000, "/p0"),
+		seg(3, 0, m, m, s, u, "sdw2", 7000, "/m0"),
+	})
+	rig.r.opts.DryRun, rig.r.opts.NonInteractive = true, true
+	rig.r.co.DataDir = t.TempDir()
+	j, err := oplock.NewJournal(rig.r.co.DataDir, oplock.Record{Tool: Tool, Items: []oplock.Item{{DBID: 3, Method: "rebalance", Step: stepStopped}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rig.r.prev = ptr(j.Record())
+	if err := rig.r.rebalance(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(oplock.JournalPath(rig.r.co.DataDir, Tool)); err != nil {
+		t.Errorf("the journal is gone after a dry run: %v", err)
+	}
+	out := rig.out.String()
+	if !strings.Contains(out, "Dry run: gprecoverseg -r would now recover the segments the earlier run left down") || strings.Contains(out, "START ANOTHER RECOVER") {
+		t.Errorf("dry run output:\n%s", out)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/buildmirrors"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
@@ -18,8 +17,13 @@ import (
 // replay (spec §4.11 step 5; Greenplum 7's replay-lag check, for every
 // flavour here).
 type lagReading struct {
-	Err       error // the query failed
-	Streaming bool  // the mirror's walreceiver streams from the primary
+	Err error // the query failed
+	// State and SyncState are the mirror's walsender's (pg_stat_replication):
+	// "" when the primary has no walsender for its mirror.
+	State, SyncState string
+	// Stopped says that the acting primary was proven stopped after its
+	// query failed (asked only of those an interrupted run stopped).
+	Stopped bool
 	// Bytes is WAL the mirror flushed but has not replayed yet (-1:
 	// unknown, the walsender has no positions yet); Replayed is the
 	// replay position, in bytes from 0/0.
@@ -27,6 +31,16 @@ type lagReading struct {
 	// Rate is the replay rate sampled over rateSample, in bytes a second
 	// (0: not sampled, or the replay did not advance).
 	Rate float64
+}
+
+// Streaming reports whether the mirror's walreceiver streams.
+func (l lagReading) Streaming() bool { return l.State == "streaming" }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // rateSample is how long the replay is watched to estimate its rate; only
@@ -39,10 +53,10 @@ const rateSample = time.Second
 // by its application name: a pg_basebackup's would have no replay.
 func lagSQL(f cluster.Flavour) string {
 	if f == cluster.GP6 {
-		return "SELECT state, pg_xlog_location_diff(flush_location, replay_location)::bigint, " +
+		return "SELECT state, sync_state, pg_xlog_location_diff(flush_location, replay_location)::bigint, " +
 			"pg_xlog_location_diff(replay_location, '0/0')::bigint FROM pg_catalog.pg_stat_replication WHERE application_name = $1"
 	}
-	return "SELECT state, pg_wal_lsn_diff(flush_lsn, replay_lsn)::bigint, " +
+	return "SELECT state, sync_state, pg_wal_lsn_diff(flush_lsn, replay_lsn)::bigint, " +
 		"pg_wal_lsn_diff(replay_lsn, '0/0')::bigint FROM pg_catalog.pg_stat_replication WHERE application_name = $1"
 }
 
@@ -56,15 +70,15 @@ func (r *recovery) readLag(ctx context.Context, acting cluster.Segment) lagReadi
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var state string
+			var state, syncState *string
 			var lag, replayed *int64
-			if err := rows.Scan(&state, &lag, &replayed); err != nil {
+			if err := rows.Scan(&state, &syncState, &lag, &replayed); err != nil {
 				return err
 			}
-			if state != "streaming" {
-				continue
+			if l.Streaming() {
+				continue // one streaming walsender is the mirror's
 			}
-			l.Streaming = true
+			l.State, l.SyncState = deref(state), deref(syncState)
 			if lag != nil && replayed != nil {
 				l.Bytes, l.Replayed = *lag, *replayed
 			}
@@ -79,7 +93,7 @@ func (r *recovery) readLag(ctx context.Context, acting cluster.Segment) lagReadi
 
 // readLags reads every switchable pair's lag at once (-B at a time), then,
 // for the pairs with WAL left to replay, once more rateSample later for
-// the rate. It also reads FTS's retry count for the estimate.
+// the rate.
 func (r *recovery) readLags(ctx context.Context, pairs []switchPair) {
 	read := func(want func(p switchPair) bool) []lagReading {
 		out := make([]lagReading, len(pairs))
@@ -100,11 +114,11 @@ func (r *recovery) readLags(ctx context.Context, pairs []switchPair) {
 	}
 	behind := func(p switchPair) bool { return p.Problem == "" && p.Lag.Err == nil && p.Lag.Bytes > 0 }
 	first := read(func(p switchPair) bool { return p.Problem == "" })
-	started := r.env.Now()
+	started := time.Now()
 	for i := range pairs {
 		pairs[i].Lag = first[i]
 	}
-	r.ftsSeconds = r.readFTSSeconds(ctx)
+	r.proveStopped(ctx, pairs)
 	if !slices.ContainsFunc(pairs, behind) {
 		return
 	}
@@ -115,7 +129,7 @@ func (r *recovery) readLags(ctx context.Context, pairs []switchPair) {
 		return
 	case <-wait.C:
 	}
-	elapsed := r.env.Now().Sub(started).Seconds()
+	elapsed := time.Since(started).Seconds()
 	second := read(behind)
 	for i := range pairs {
 		if !behind(pairs[i]) || second[i].Err != nil || second[i].Bytes < 0 || elapsed <= 0 {
@@ -153,7 +167,7 @@ func (r *recovery) readFTSSeconds(ctx context.Context) int {
 func unavailability(l lagReading, ftsSeconds int) string {
 	fts := fmt.Sprintf("FTS %ds", ftsSeconds)
 	switch {
-	case l.Err != nil || !l.Streaming:
+	case l.Err != nil || !l.Streaming() || l.Bytes < 0:
 		return "unknown"
 	case l.Bytes <= 0:
 		return fmt.Sprintf("~%ds (%s)", ftsSeconds, fts)
@@ -175,54 +189,4 @@ func seconds(s float64) string {
 // lagLimitText is --replay-lag as Greenplum 7 prints it.
 func lagLimitText(gb float64) string {
 	return strconv.FormatFloat(gb, 'f', -1, 64)
-}
-
-// gate is spec §4.11 step 5 after the prompt: Greenplum's warning for
-// each pair that is not switched, then the replay-lag check of each that
-// is (unless --disable-replay-lag): one over the limit refuses the whole
-// rebalance before anything stops (exit 2). A mirror that does not stream
-// is not switched, whatever the catalog says: its promotion could lose
-// committed transactions.
-func (r *recovery) gate(pairs []switchPair) ([]switchPair, error) {
-	log := r.env.Log
-	var eligible []switchPair
-	for _, p := range pairs {
-		earlier := r.stoppedEarlier(p.Acting.DBID)
-		problem := p.Problem
-		switch {
-		case problem != "" || earlier:
-		case p.Lag.Err != nil && r.opts.DisableReplayLag:
-			problem = fmt.Sprintf("cannot read the replication state of dbid %d: %v", p.Acting.DBID, p.Lag.Err)
-		case p.Lag.Err == nil && !p.Lag.Streaming:
-			problem = fmt.Sprintf("dbid %d does not stream from dbid %d", p.Preferred.DBID, p.Acting.DBID)
-		}
-		if problem != "" {
-			log.Warn(fmt.Sprintf("Not rebalancing primary segment dbid %d with its mirror dbid %d because one is either down, unreachable, or not synchronized",
-				p.Acting.DBID, p.Preferred.DBID))
-			log.Warn(fmt.Sprintf("%s: %s", p.label(), problem))
-			continue
-		}
-		switch {
-		case earlier && p.Lag.Err != nil:
-			// An interrupted earlier run stopped it after its own gate;
-			// FTS has not failed it over yet.
-			log.Info(fmt.Sprintf("dbid %d was stopped by the earlier gprecoverseg -r; its mirror dbid %d is promoted now", p.Acting.DBID, p.Preferred.DBID))
-		case p.Lag.Err != nil:
-			return nil, app.Errorf("Failed to query pg_stat_replication for host:%s, port:%d, error: %v", p.Acting.Hostname, p.Acting.Port, p.Lag.Err)
-		case !r.opts.DisableReplayLag:
-			msg := fmt.Sprintf("Allowed replay lag during rebalance is %s GB", lagLimitText(r.opts.ReplayLag))
-			if r.f == cluster.GP6 {
-				log.Debug(msg) // Greenplum 6 has no such check: its output stays as it was
-			} else {
-				log.Info(msg)
-			}
-			if float64(p.Lag.Bytes) >= r.opts.ReplayLag*(1<<30) {
-				return nil, app.Errorf("%d bytes of wal is still to be replayed on mirror with dbid %d, let mirror catchup on replay then trigger rebalance. "+
-					"Use --replay-lag to configure the allowed replay lag limit or --disable-replay-lag to disable the check completely if you wish to continue with rebalance anyway",
-					p.Lag.Bytes, p.Preferred.DBID)
-			}
-		}
-		eligible = append(eligible, p)
-	}
-	return eligible, nil
 }
