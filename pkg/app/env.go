@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
-	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -135,13 +134,4 @@ func userName() string {
 		return u.Username
 	}
 	return os.Getenv("USER")
-}
-
-// buildVersion returns the main module's version recorded by the Go
-// toolchain ("(devel)" for a local build).
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
 }
