@@ -7,18 +7,45 @@
 #             gprecoverseg, gprecoverseg -r (the seed article's story)
 # make demo-clean  destroys the demo cluster
 # make bench  benchmarks against measured floors (ratios, never assertions)
+# make build  static binaries in ./bin (BIN=dir to put them elsewhere)
+# make install  the tools into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
 
 GO      ?= go
 BIN     := bin
 GOFILES  = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './demo-cluster/*')
 
-.PHONY: build test test-local vet bench bench-local demo demo-failover demo-clean compat clean
+# The version --version prints: git describe where git works here, else
+# "unknown" (gpadmin may not be allowed to run git in a tree root owns:
+# make test computes it as root and passes it down).
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+# Every binary is static: CGO_ENABLED=0 links no libc, so one build runs on
+# any Linux of its architecture, glibc 2.17 (RHEL/CentOS 7) included, and
+# uses Go's own resolver (/etc/hosts, DNS) and user lookup (/etc/passwd);
+# docs/ci.md says what that changes. -trimpath keeps build paths out of the
+# binaries; -buildvcs=false keeps their bytes independent of whether git
+# works here (the stamped version names the commit).
+GOBUILD  = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false \
+	-ldflags "-X github.com/gpmgmt/gpmgmt/pkg/app.stampedVersion=$(VERSION)"
+
+# What a DBA installs. gpdemo is left out: it
+# needs the compat GPHOME built from this tree (make demo).
+TOOLS     := gpstate gpstart gpstop gpaddmirrors gprecoverseg
+PREFIX    ?= /usr/local
+
+.PHONY: build install test test-local vet bench bench-local demo demo-failover demo-clean compat clean
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GOBUILD) -o $(BIN)/ ./cmd/...
+
+# GOOS and GOARCH from the environment choose the platform.
+install:
+	$(GOBUILD) -o $(BIN)/ $(addprefix ./cmd/,$(TOOLS))
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(addprefix $(BIN)/,$(TOOLS)) $(DESTDIR)$(PREFIX)/bin/
 
 test:
-	scripts/as-gpadmin.sh $(MAKE) --no-print-directory test-local
+	scripts/as-gpadmin.sh $(MAKE) --no-print-directory test-local VERSION=$(VERSION)
 
 # The whole suite in one go test run: the integration tag adds the tests that
 # need real sshd and PostgreSQL; in CI a missing server fails them.

@@ -2,7 +2,6 @@ package testbed
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -26,12 +25,12 @@ func BuildCompatGPHome(dir string) error {
 }
 
 // BuildTools builds the gpmgmt commands into dir, for tests that run them
-// as a user would.
+// as a user would. It runs the Makefile's build target, so the tests run
+// the binaries a user gets: static, built with the release's flags.
 func BuildTools(dir string) error {
-	cmd := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "./cmd/...")
-	cmd.Dir = RepoRoot()
+	cmd := exec.Command("make", "-s", "--no-print-directory", "-C", RepoRoot(), "build", "BIN="+dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/...: %w\n%s", err, out)
+		return fmt.Errorf("make build BIN=%s: %w\n%s", dir, err, out)
 	}
 	return nil
 }
