@@ -9,6 +9,7 @@
 # make bench  benchmarks against measured floors (ratios, never assertions)
 # make build  static binaries in ./bin (BIN=dir to put them elsewhere)
 # make install  the tools into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
+# make dist   release tarballs for $(PLATFORMS) and their SHA-256 file in ./dist
 
 GO      ?= go
 BIN     := bin
@@ -28,21 +29,29 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 GOBUILD  = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false \
 	-ldflags "-X github.com/gpmgmt/gpmgmt/pkg/app.stampedVersion=$(VERSION)"
 
-# What a DBA installs. gpdemo is left out: it
+# What a DBA installs and what make dist ships. gpdemo is left out: it
 # needs the compat GPHOME built from this tree (make demo).
 TOOLS     := gpstate gpstart gpstop gpaddmirrors gprecoverseg
 PREFIX    ?= /usr/local
+PLATFORMS := linux/amd64 linux/arm64
+DIST      := dist
 
-.PHONY: build install test test-local vet bench bench-local demo demo-failover demo-clean compat clean
+.PHONY: build install dist test test-local vet bench bench-local demo demo-failover demo-clean compat clean
 
 build:
 	$(GOBUILD) -o $(BIN)/ ./cmd/...
 
-# GOOS and GOARCH from the environment choose the platform.
+# GOOS and GOARCH from the environment choose the platform (make dist).
 install:
 	$(GOBUILD) -o $(BIN)/ $(addprefix ./cmd/,$(TOOLS))
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(addprefix $(BIN)/,$(TOOLS)) $(DESTDIR)$(PREFIX)/bin/
+
+# One tarball per platform, each what make install puts in a PREFIX plus
+# README.md (and LICENSE, when the tree has one), and a SHA-256 file.
+# Reproducible: the same commit and Go release give the same bytes.
+dist:
+	MAKE="$(MAKE)" scripts/dist.sh "$(VERSION)" "$(DIST)" $(PLATFORMS)
 
 test:
 	scripts/as-gpadmin.sh $(MAKE) --no-print-directory test-local VERSION=$(VERSION)
@@ -83,4 +92,4 @@ compat:
 	$(MAKE) -C compat gphome GPHOME_DIR=$(CURDIR)/build/compat-gphome
 
 clean:
-	rm -rf $(BIN) build
+	rm -rf $(BIN) build $(DIST)
