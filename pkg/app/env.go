@@ -74,8 +74,9 @@ type Env struct {
 }
 
 // RealEnv builds the Env of the running process for prog: the local
-// executor, and a connector that reads PGUSER/USER from the environment and
-// logs Greenplum's warning on each connect timeout.
+// executor, and a connector that reads PGUSER/USER from the environment
+// (else takes the OS user, as libpq does) and logs Greenplum's warning on
+// each connect timeout.
 func RealEnv(prog string) *Env {
 	host, _ := os.Hostname() // an empty host name still logs
 	home, _ := os.UserHomeDir()
@@ -110,6 +111,7 @@ func RealEnv(prog string) *Env {
 	}
 	e.Connect = cluster.Dialer{
 		Getenv: os.Getenv,
+		OSUser: e.User,
 		OnTimeout: func(cfg cluster.ConnConfig, attempt, attempts int) {
 			e.Log.Warn(fmt.Sprintf("Timeout expired connecting to %s, attempt %d/%d", cfg.DatabaseName(), attempt, attempts))
 		},
@@ -128,7 +130,9 @@ func (e *Env) consoleLogger() *slog.Logger {
 	return slog.New(gplog.NewHandler(e.LogConfig(), gplog.Sink{W: e.Out, Level: slog.LevelInfo}))
 }
 
-// userName returns the name of the real uid, falling back to $USER.
+// userName returns the name of the real uid, falling back to $USER. In the
+// static build os/user reads /etc/passwd only: a user that only NSS knows
+// (LDAP, SSSD) gets $USER (docs/ci.md).
 func userName() string {
 	if u, err := user.LookupId(strconv.Itoa(os.Getuid())); err == nil {
 		return u.Username

@@ -27,7 +27,7 @@ type Conn interface {
 type ConnConfig struct {
 	Host     string // "" means the local socket directory
 	Port     int
-	User     string // "" means $PGUSER, then $USER
+	User     string // "" means $PGUSER, then $USER, then the OS user (Dialer.OSUser)
 	Database string // "" means template1
 
 	Flavour Flavour // selects the utility-mode option and session settings

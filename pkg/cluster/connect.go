@@ -23,6 +23,11 @@ type Dialer struct {
 	// ConnConfig.User or zero Port; nil means none is set.
 	Getenv func(string) string
 
+	// OSUser is the name of the OS user running the tool, the database
+	// user when PGUSER and USER are unset, as libpq (psql) does; under
+	// docker exec, cron or sudo USER may be unset.
+	OSUser string
+
 	// OnTimeout, if set, is called after each attempt that timed out, with
 	// the 1-based attempt number and the number of attempts, so the tool can
 	// log "Timeout expired connecting to <db>, attempt i/n".
@@ -73,7 +78,7 @@ func describe(c *pgx.ConnConfig) string {
 }
 
 // PgxConfig builds the pgx configuration for cfg: database template1 by
-// default, user cfg.User else $PGUSER else $USER, host "" meaning the Unix
+// default, user cfg.User else $PGUSER else $USER else d.OSUser, host "" meaning the Unix
 // socket in /tmp, port 0 meaning $PGPORT else 5432, the flavour's options,
 // and connect_timeout.
 func (d Dialer) PgxConfig(cfg ConnConfig) (*pgx.ConnConfig, error) {
@@ -89,6 +94,9 @@ func (d Dialer) PgxConfig(cfg ConnConfig) (*pgx.ConnConfig, error) {
 		if user == "" {
 			user = getenv(name)
 		}
+	}
+	if user == "" {
+		user = d.OSUser
 	}
 	if user == "" {
 		return nil, fmt.Errorf("no database user: set PGUSER or USER")

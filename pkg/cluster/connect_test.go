@@ -72,4 +72,14 @@ func TestPgxConfig(t *testing.T) {
 	if _, err := (Dialer{}).PgxConfig(ConnConfig{Flavour: GP6}); err == nil || !strings.Contains(err.Error(), "PGUSER") {
 		t.Errorf("no user: %v", err)
 	}
+	// Without PGUSER and USER (docker exec, cron), the OS user, as libpq.
+	c, err = (Dialer{OSUser: "gpadmin"}).PgxConfig(ConnConfig{Flavour: GP6})
+	if err != nil || c.User != "gpadmin" {
+		t.Errorf("PGUSER and USER unset, OSUser gpadmin: user %q, %v", c.User, err)
+	}
+	env["USER"], env["PGUSER"] = "alice", ""
+	d.OSUser = "gpadmin"
+	if c, err := d.PgxConfig(ConnConfig{Flavour: GP6}); err != nil || c.User != "alice" {
+		t.Errorf("USER alice, OSUser gpadmin: user %q, %v; want USER's", c.User, err)
+	}
 }
