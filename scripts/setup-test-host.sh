@@ -2,7 +2,8 @@
 # Prepares this machine for gpmgmt's integration tests and demo cluster.
 # Run as root; idempotent: every step checks before it acts.
 #
-#   - Debian packages: PostgreSQL 15 server and headers, OpenSSH server, rsync
+#   - Debian packages: PostgreSQL 15 server and headers, OpenSSH server, rsync,
+#     make and gcc (the compat extension), jq (docs/ci.md's script)
 #   - OS user gpadmin, unlocked for sshd, with an ed25519 key it trusts
 #   - test host names sdw1..sdw$GPMGMT_TEST_HOSTS on 127.0.60.N in /etc/hosts
 #   - sshd instances of our own, listening on loopback addresses only
@@ -21,7 +22,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 need_pkgs=()
-for p in postgresql-15 postgresql-server-dev-15 openssh-server openssh-client rsync procps iproute2 make gcc; do
+for p in postgresql-15 postgresql-server-dev-15 openssh-server openssh-client rsync procps iproute2 make gcc jq; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
