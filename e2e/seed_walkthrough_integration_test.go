@@ -199,21 +199,7 @@ func TestSeedWalkthrough(t *testing.T) {
 		t.Errorf("two gpstate runs against an unreachable host took %s", took)
 	}
 
-	var history []string
-	rows, err := connect(t, "", coordPort, true).Query(t.Context(), `SELECT "desc" FROM gp_configuration_history WHERE "desc" LIKE 'FTS:%' ORDER BY time`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		history = append(history, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	history := historyDescs(t, coordPort, `"desc" LIKE 'FTS:%'`)
 	if !slices.ContainsFunc(history, regexp.MustCompile(`^FTS: update role, status, and mode for dbid \d+ with contentid 1 to p, u, and n$`).MatchString) {
 		t.Errorf("no FTS promotion row for content 1 in gp_configuration_history:\n%s", strings.Join(history, "\n"))
 	}
@@ -307,7 +293,7 @@ func TestSeedWalkthrough(t *testing.T) {
 	// 7's) words and order, and no row of gprecoverseg's (FTS had already
 	// marked everything gprecoverseg would have).
 	mirrorDBID := map[int]int{}
-	rows, err = connect(t, "", coordPort, true).Query(t.Context(), "SELECT content, dbid FROM gp_segment_configuration WHERE content >= 0 AND preferred_role = 'm'")
+	rows, err := connect(t, "", coordPort, true).Query(t.Context(), "SELECT content, dbid FROM gp_segment_configuration WHERE content >= 0 AND preferred_role = 'm'")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,21 +329,7 @@ func TestSeedWalkthrough(t *testing.T) {
 // is not compared.
 func wantHistoryGroups(t *testing.T, coordPort int, groups ...[]string) {
 	t.Helper()
-	var got []string
-	rows, err := connect(t, "", coordPort, true).Query(t.Context(), `SELECT "desc" FROM gp_configuration_history WHERE "desc" LIKE 'FTS:%' OR "desc" LIKE 'gprecoverseg%' ORDER BY time`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	got := historyDescs(t, coordPort, `"desc" LIKE 'FTS:%' OR "desc" LIKE 'gprecoverseg%'`)
 	var want []string
 	i := 0
 	for _, g := range groups {
@@ -378,6 +350,28 @@ func wantHistoryGroups(t *testing.T, coordPort int, groups ...[]string) {
 		t.Errorf("gp_configuration_history's FTS and gprecoverseg rows by time:\n%s\nwant (each round's rows in any order):\n%s",
 			strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// historyDescs is the "desc" of gp_configuration_history's rows that
+// match where, by time.
+func historyDescs(t *testing.T, coordPort int, where string) []string {
+	t.Helper()
+	rows, err := connect(t, "", coordPort, true).Query(t.Context(), `SELECT "desc" FROM gp_configuration_history WHERE `+where+` ORDER BY time`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var descs []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		descs = append(descs, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return descs
 }
 
 // walreceiverPID is the walreceiver process of the standby in dir.

@@ -20,13 +20,7 @@ var displaySeparator = strings.Repeat("-", 57)
 // step 3): the recovery type, then one "Recovery i of N" table per target,
 // in the flavour's words.
 func DisplayRecords(f cluster.Flavour, ts []target) []gplog.Record {
-	info := func(msg string) gplog.Record { return gplog.Record{Level: slog.LevelInfo, Msg: msg} }
-	recs := []gplog.Record{
-		info(f.ProductWord() + " instance recovery parameters"),
-		info(displaySeparator),
-		info(fmt.Sprintf("%-27s= Standard", "Recovery type")),
-		info(displaySeparator),
-	}
+	recs := displayHead(f, "Standard")
 	for i, t := range ts {
 		recs = append(recs, info(fmt.Sprintf("Recovery %d of %d", i+1, len(ts))), info(displaySeparator))
 		var tb render.Table
@@ -44,6 +38,19 @@ func DisplayRecords(f cluster.Flavour, ts []target) []gplog.Record {
 		recs = append(recs, info(displaySeparator))
 	}
 	return recs
+}
+
+func info(msg string) gplog.Record { return gplog.Record{Level: slog.LevelInfo, Msg: msg} }
+
+// displayHead is the head of every gprecoverseg display: the parameters'
+// title and the recovery type (Standard or Rebalance).
+func displayHead(f cluster.Flavour, kind string) []gplog.Record {
+	return []gplog.Record{
+		info(f.ProductWord() + " instance recovery parameters"),
+		info(displaySeparator),
+		info(fmt.Sprintf("%-27s= %s", "Recovery type", kind)),
+		info(displaySeparator),
+	}
 }
 
 // PlanView is the recovery plan, an addition printed before Greenplum's

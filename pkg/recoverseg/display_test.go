@@ -22,27 +22,36 @@ func vmSeg(dbid, content int, role, preferred cluster.Role, port int, dir string
 		Status: cluster.StatusUp, Hostname: "vm", Address: "vm", Port: port, DataDir: "/data1/gpadmin/gp/" + dir}
 }
 
+// gp6Prefix is a GP6 log line's prefix, up to the level.
+var gp6Prefix = regexp.MustCompile(`^\d{8}:\d\d:\d\d:\d\d:\d{6} gprecoverseg:[^:]+:[^-]+-`)
+
 // transcriptBlock returns the messages of file (in testdata/recoverseg)
 // from the line "Greenplum instance recovery parameters" to the last
 // 57-dash line that follows it: the display.
 func transcriptBlock(t *testing.T, file string) []string {
+	return transcriptMessages(t, file, "[INFO]:-Starting to create new pg_hba.conf")
+}
+
+// transcriptMessages returns the messages of file, prefix removed, from
+// the one ending "instance recovery parameters" up to the first that
+// starts with until (excluded).
+func transcriptMessages(t *testing.T, file, until string) []string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "recoverseg", file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	prefix := regexp.MustCompile(`^\d{8}:\d\d:\d\d:\d\d:\d{6} gprecoverseg:[^:]+:[^-]+-`)
 	var out []string
 	on := false
 	for _, l := range strings.Split(string(b), "\n") {
-		if !prefix.MatchString(l) {
+		if !gp6Prefix.MatchString(l) {
 			continue
 		}
-		m := prefix.ReplaceAllString(l, "")
+		m := gp6Prefix.ReplaceAllString(l, "")
 		if strings.HasSuffix(m, "instance recovery parameters") {
 			on = true
 		}
-		if on && strings.HasPrefix(m, "[INFO]:-Starting to create new pg_hba.conf") {
+		if on && strings.HasPrefix(m, until) {
 			break
 		}
 		if on {
@@ -58,12 +67,16 @@ func displayed(t *testing.T, f cluster.Flavour, ts []target) []string {
 	var buf bytes.Buffer
 	log := slog.New(gplog.NewHandler(gplog.Config{Prog: "gprecoverseg", Host: "vm", User: "gpadmin", PID: 1}, gplog.Sink{W: &buf, Level: slog.LevelInfo}))
 	gplog.Emit(t.Context(), log, DisplayRecords(f, ts))
-	prefix := regexp.MustCompile(`^\d{8}:\d\d:\d\d:\d\d:\d{6} gprecoverseg:[^:]+:[^-]+-`)
-	var out []string
-	for _, l := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
-		out = append(out, prefix.ReplaceAllString(l, ""))
+	return stripped(buf.String())
+}
+
+// stripped is out's lines without their GP log prefix.
+func stripped(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		lines = append(lines, gp6Prefix.ReplaceAllString(l, ""))
 	}
-	return out
+	return lines
 }
 
 // TestDisplayMatchesGP6 compares the display with Greenplum 6's own, line

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
-	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
 // gate is spec §4.11 step 5 after the prompt: Greenplum's warning for
@@ -101,34 +99,17 @@ done
 // failed, and whose postmaster pg_ctl finds not running on its host. Any
 // other failure stays a failure.
 func (r *recovery) proveStopped(ctx context.Context, pairs []switchPair) {
-	args := map[string][]string{}
-	var hosts []string
+	q := hostScript{script: statusScript, label: "pg_ctl status", lead: []string{r.co.GPHome}}
 	for _, p := range pairs {
-		if p.Problem != "" || p.Lag.Err == nil || !r.stoppedEarlier(p.Acting.DBID) {
-			continue
+		if p.Problem == "" && p.Lag.Err != nil && r.stoppedEarlier(p.Acting.DBID) {
+			q.add(p.Acting.Hostname, strconv.Itoa(p.Acting.DBID), p.Acting.DataDir)
 		}
-		h := p.Acting.Hostname
-		if _, seen := args[h]; !seen {
-			hosts = append(hosts, h)
-			args[h] = []string{r.co.GPHome}
-		}
-		args[h] = append(args[h], strconv.Itoa(p.Acting.DBID), p.Acting.DataDir)
 	}
-	var cmds []remote.Command
-	for _, h := range hosts {
-		cmds = append(cmds, remote.Command{Host: h, Script: statusScript, Args: args[h], Label: "pg_ctl status on " + h, Timeout: planTimeout})
-	}
+	cmds := q.commands()
 	stopped := map[int]bool{}
-	for _, res := range r.runner(len(cmds)).Run(ctx, cmds) {
-		for _, line := range strings.Split(res.Stdout, "\n") {
-			f := strings.Fields(line)
-			if len(f) == 3 && f[0] == "STATUS" && f[2] == "3" {
-				if dbid, err := strconv.Atoi(f[1]); err == nil {
-					stopped[dbid] = true
-				}
-			}
-		}
-	}
+	answers(r.runner(len(cmds)).Run(ctx, cmds), "STATUS", func(dbid int, code string) {
+		stopped[dbid] = code == "3"
+	})
 	for i := range pairs {
 		pairs[i].Lag.Stopped = stopped[pairs[i].Acting.DBID]
 	}

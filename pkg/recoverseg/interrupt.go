@@ -2,6 +2,7 @@ package recoverseg
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"syscall"
 
@@ -22,13 +23,50 @@ const terminateBackground = "It is not recommended to terminate a recovery proce
 // set. The returned function gives the signals back and must be called
 // before interrupted is read.
 func (r *recovery) handleSignals(ctx context.Context, cancel context.CancelFunc, interrupted *bool) func() {
+	log := r.env.Log
+	return r.divertSignals(ctx, func(ctx context.Context, sig os.Signal) bool {
+		switch sig {
+		case syscall.SIGHUP:
+			log.Debug("SIGHUP ignored during the recovery")
+			return false
+		case os.Interrupt:
+			log.Warn("Recieved SIGINT signal, terminating gprecoverseg")
+			if !r.opts.NonInteractive {
+				yes, err := app.Confirm(ctx, r.env, "Continue terminating gprecoverseg", terminateBackground)
+				if err != nil || !yes {
+					return false
+				}
+			}
+		case syscall.SIGTERM:
+			log.Warn("Recieved SIGTERM signal, terminating gprecoverseg")
+		}
+		*interrupted = true
+		cancel()
+		return true
+	})
+}
+
+// ignoreSignals diverts SIGINT, SIGTERM and SIGHUP while primaries are
+// switched: each is logged and ignored (Greenplum ignores SIGINT there).
+// The returned function gives them back.
+func (r *recovery) ignoreSignals(ctx context.Context) func() {
+	return r.divertSignals(ctx, func(_ context.Context, sig os.Signal) bool {
+		r.env.Log.Warn(fmt.Sprintf("Signal %v ignored: primaries are being switched; gprecoverseg -r finishes this step first", sig))
+		return false
+	})
+}
+
+// divertSignals delivers SIGINT, SIGTERM and SIGHUP to handle, one at a
+// time, until handle returns true or the returned function is called;
+// that function gives the signals back. Without env.Signals (tests) it
+// does nothing.
+func (r *recovery) divertSignals(ctx context.Context, handle func(context.Context, os.Signal) bool) func() {
 	if r.env.Signals == nil {
 		return func() {}
 	}
 	sigs, stop := r.env.Signals(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	qctx, quit := context.WithCancel(ctx)
 	done := make(chan struct{})
-	log := r.env.Log
 	go func() {
 		defer close(done)
 		for {
@@ -36,24 +74,9 @@ func (r *recovery) handleSignals(ctx context.Context, cancel context.CancelFunc,
 			case <-qctx.Done():
 				return
 			case sig := <-sigs:
-				switch sig {
-				case syscall.SIGHUP:
-					log.Debug("SIGHUP ignored during the recovery")
-					continue
-				case os.Interrupt:
-					log.Warn("Recieved SIGINT signal, terminating gprecoverseg")
-					if !r.opts.NonInteractive {
-						yes, err := app.Confirm(qctx, r.env, "Continue terminating gprecoverseg", terminateBackground)
-						if err != nil || !yes {
-							continue
-						}
-					}
-				case syscall.SIGTERM:
-					log.Warn("Recieved SIGTERM signal, terminating gprecoverseg")
+				if handle(qctx, sig) {
+					return
 				}
-				*interrupted = true
-				cancel()
-				return
 			}
 		}
 	}()

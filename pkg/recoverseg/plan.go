@@ -166,38 +166,21 @@ func (r *recovery) walChecks(ctx context.Context, ts []target, data map[int]segc
 	if r.f == cluster.GP6 {
 		walDir = "pg_xlog"
 	}
-	args := map[string][]string{}
-	var hosts []string
-	ask := func(host string, dbid int, dir, file string) {
-		if _, seen := args[host]; !seen {
-			hosts = append(hosts, host)
-		}
-		args[host] = append(args[host], strconv.Itoa(dbid), dir, walDir, file)
-	}
+	q := hostScript{script: walScript, label: "check the WAL"}
 	for _, t := range ts {
 		file := data[t.Failed.DBID].Field("Latest checkpoint's REDO WAL file")
 		if t.Full || len(file) != 24 {
 			continue
 		}
-		ask(t.Source.Hostname, t.Failed.DBID, t.Source.DataDir, file)
-		ask(t.Failed.Hostname, t.Failed.DBID, t.Failed.DataDir, file)
+		id := strconv.Itoa(t.Failed.DBID)
+		q.add(t.Source.Hostname, id, t.Source.DataDir, walDir, file)
+		q.add(t.Failed.Hostname, id, t.Failed.DataDir, walDir, file)
 	}
-	var cmds []remote.Command
-	for _, h := range hosts {
-		cmds = append(cmds, remote.Command{Host: h, Script: walScript, Args: args[h], Label: "check the WAL on " + h, Timeout: planTimeout})
-	}
+	cmds := q.commands()
 	out := map[int]bool{}
-	for _, res := range r.runner(len(cmds)).Run(ctx, cmds) {
-		for _, line := range strings.Split(res.Stdout, "\n") {
-			f := strings.Fields(line)
-			if len(f) != 3 || f[0] != "WAL" {
-				continue
-			}
-			if dbid, err := strconv.Atoi(f[1]); err == nil {
-				out[dbid] = out[dbid] || f[2] == "present"
-			}
-		}
-	}
+	answers(r.runner(len(cmds)).Run(ctx, cmds), "WAL", func(dbid int, v string) {
+		out[dbid] = out[dbid] || v == "present"
+	})
 	return out
 }
 
@@ -225,33 +208,17 @@ done
 
 // sourceSizes measures each target's source, by the target's dbid.
 func (r *recovery) sourceSizes(ctx context.Context, ts []target) (map[int]int64, error) {
-	byHost := map[string][]string{}
-	var hosts []string
+	q := hostScript{script: sizeScript, label: "measure sources"}
 	for _, t := range ts {
-		h := t.Source.Hostname
-		if _, ok := byHost[h]; !ok {
-			hosts = append(hosts, h)
-		}
-		byHost[h] = append(byHost[h], strconv.Itoa(t.Failed.DBID), t.Source.DataDir)
+		q.add(t.Source.Hostname, strconv.Itoa(t.Failed.DBID), t.Source.DataDir)
 	}
-	var cmds []remote.Command
-	for _, h := range hosts {
-		cmds = append(cmds, remote.Command{Host: h, Script: sizeScript, Args: byHost[h], Label: "measure sources on " + h, Timeout: planTimeout})
-	}
+	cmds := q.commands()
 	sizes := map[int]int64{}
-	for _, res := range r.runner(len(cmds)).Run(ctx, cmds) {
-		for _, line := range strings.Split(res.Stdout, "\n") {
-			f := strings.Fields(line)
-			if len(f) != 3 || f[0] != "SIZE" {
-				continue
-			}
-			dbid, err1 := strconv.Atoi(f[1])
-			kb, err2 := strconv.ParseInt(f[2], 10, 64)
-			if err1 == nil && err2 == nil {
-				sizes[dbid] = kb << 10
-			}
+	answers(r.runner(len(cmds)).Run(ctx, cmds), "SIZE", func(dbid int, v string) {
+		if kb, err := strconv.ParseInt(v, 10, 64); err == nil {
+			sizes[dbid] = kb << 10
 		}
-	}
+	})
 	return sizes, ctx.Err()
 }
 

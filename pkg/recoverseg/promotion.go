@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"syscall"
 	"time"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
@@ -75,34 +73,6 @@ func (r *recovery) stopActing(ctx context.Context, pairs []switchPair) (stopped 
 		log.Info("gprecoverseg will continue with a partial rebalance.")
 	}
 	return stopped, failed == 0
-}
-
-// ignoreSignals diverts SIGINT, SIGTERM and SIGHUP while primaries are
-// switched: each is logged and ignored (Greenplum ignores SIGINT there).
-// The returned function gives them back.
-func (r *recovery) ignoreSignals(ctx context.Context) func() {
-	if r.env.Signals == nil {
-		return func() {}
-	}
-	sigs, stop := r.env.Signals(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	qctx, quit := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-qctx.Done():
-				return
-			case sig := <-sigs:
-				r.env.Log.Warn(fmt.Sprintf("Signal %v ignored: primaries are being switched; gprecoverseg -r finishes this step first", sig))
-			}
-		}
-	}()
-	return func() {
-		quit()
-		<-done
-		stop()
-	}
 }
 
 // reconfigure is spec §4.11 step 7: an FTS probe, then, until the

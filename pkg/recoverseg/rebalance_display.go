@@ -19,13 +19,7 @@ import (
 // step 3): the recovery type, then one "Unbalanced segment i of N" table
 // per unbalanced row.
 func RebalanceRecords(f cluster.Flavour, rows []cluster.Segment) []gplog.Record {
-	info := func(msg string) gplog.Record { return gplog.Record{Level: slog.LevelInfo, Msg: msg} }
-	recs := []gplog.Record{
-		info(f.ProductWord() + " instance recovery parameters"),
-		info(displaySeparator),
-		info(fmt.Sprintf("%-27s= Rebalance", "Recovery type")),
-		info(displaySeparator),
-	}
+	recs := displayHead(f, "Rebalance")
 	for i, s := range rows {
 		recs = append(recs, info(fmt.Sprintf("Unbalanced segment %d of %d", i+1, len(rows))), info(displaySeparator))
 		var tb render.Table

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,30 +30,7 @@ import (
 // recovery parameters" up to "Determining primary and mirror segment
 // pairs to rebalance": the rebalance display.
 func transcriptRebalanceBlock(t *testing.T, file string) []string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "recoverseg", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prefix := regexp.MustCompile(`^\d{8}:\d\d:\d\d:\d\d:\d{6} gprecoverseg:[^:]+:[^-]+-`)
-	var out []string
-	on := false
-	for _, l := range strings.Split(string(b), "\n") {
-		if !prefix.MatchString(l) {
-			continue
-		}
-		m := prefix.ReplaceAllString(l, "")
-		if strings.HasSuffix(m, "instance recovery parameters") {
-			on = true
-		}
-		if m == "[INFO]:-Determining primary and mirror segment pairs to rebalance" {
-			break
-		}
-		if on {
-			out = append(out, m)
-		}
-	}
-	return out
+	return transcriptMessages(t, file, "[INFO]:-Determining primary and mirror segment pairs to rebalance")
 }
 
 func rebalanceDisplayed(t *testing.T, f cluster.Flavour, rows []cluster.Segment) []string {
@@ -63,12 +38,7 @@ func rebalanceDisplayed(t *testing.T, f cluster.Flavour, rows []cluster.Segment)
 	var buf bytes.Buffer
 	log := slog.New(gplog.NewHandler(gplog.Config{Prog: "gprecoverseg", Host: "vm", User: "gpadmin", PID: 1}, gplog.Sink{W: &buf, Level: slog.LevelInfo}))
 	gplog.Emit(t.Context(), log, RebalanceRecords(f, rows))
-	prefix := regexp.MustCompile(`^\d{8}:\d\d:\d\d:\d\d:\d{6} gprecoverseg:[^:]+:[^-]+-`)
-	var out []string
-	for _, l := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
-		out = append(out, prefix.ReplaceAllString(l, ""))
-	}
-	return out
+	return stripped(buf.String())
 }
 
 // TestRebalanceDisplayMatchesGP6 compares the display with Greenplum 6's,
