@@ -113,7 +113,7 @@ func takeLock(env *app.Env, mdd string) (*oplock.Lock, error) {
 func (r *recovery) run(ctx context.Context) error {
 	log := r.env.Log
 	c := r.co.Cluster
-	if err := r.ssh.CheckHostKeys(ctx, c.Hosts()); err != nil {
+	if err := r.ssh.CheckHostKeys(ctx, c.Hosts()); hostKeyRefusal(err) {
 		return app.Errorf("%w", err)
 	}
 	r.unreachable = remote.Reach(ctx, r.runner(len(c.Hosts())), c.Hosts())
@@ -125,8 +125,7 @@ func (r *recovery) run(ctx context.Context) error {
 		}
 		slices.Sort(hosts)
 		for _, h := range hosts {
-			log.Warn(fmt.Sprintf("Host %s is unreachable", h))
-			log.Debug(fmt.Sprintf("Host %s: %v", h, r.unreachable[h]))
+			log.Warn(fmt.Sprintf("Host %s is unreachable: %v", h, r.unreachable[h]))
 		}
 	}
 	prev, err := oplock.ReadJournal(r.co.DataDir, Tool)
@@ -181,6 +180,17 @@ func (r *recovery) recoverFailed(ctx context.Context) error {
 		}
 	}
 	return r.recover(ctx, targets)
+}
+
+// hostKeyRefusal reports whether the host key preflight's error names a
+// host whose key is unknown or changed: the run is then refused before
+// anything changes. A host the preflight could not reach refuses nothing:
+// the reachability check that follows skips its failed segments (spec
+// §4.8) and says why.
+func hostKeyRefusal(err error) bool {
+	var unknown *remote.UnknownHostKeyError
+	var changed *remote.ChangedHostKeyError
+	return errors.As(err, &unknown) || errors.As(err, &changed)
 }
 
 // runner runs per-host commands -B hosts at once (n hosts at most).
