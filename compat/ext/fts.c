@@ -950,8 +950,13 @@ promote_mirror(Pair *pair)
 		return true;
 	}
 	set_sync_standby_names(conn, mirror, "");
+	/*
+	 * The slot reserves WAL at once, as Greenplum's promotion makes it
+	 * (CreateReplicationSlotOnPromote): the old primary, rewound later,
+	 * replays from the point of divergence.
+	 */
 	if (!fts_command(conn,
-					 "SELECT pg_catalog.pg_create_physical_replication_slot('" GP_REPLICATION_SLOT "') "
+					 "SELECT pg_catalog.pg_create_physical_replication_slot('" GP_REPLICATION_SLOT "', true) "
 					 "WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots "
 					 "WHERE slot_name = '" GP_REPLICATION_SLOT "')",
 					 fts_probe_timeout, &error))
