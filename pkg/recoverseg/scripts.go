@@ -59,13 +59,14 @@ exit $rc
 //	${12} the source's host name  ${13} its port
 //	then the pg_ctl start argv.
 //
-// It refuses a directory a postmaster runs in, or one whose
-// internal.auto.conf names another dbid. Then the rewind:
+// It refuses a directory a postmaster runs in. A pid file whose process
+// lives is an earlier run's rewind still at work there: it is waited for
+// first, as the directory is in flux until it ends (pg_rewind copies the
+// source's files). Then it refuses a directory whose internal.auto.conf
+// names another dbid, and goes on with the rewind:
 //
 //   - a status file left by an earlier run's rewind says how it ended: 0,
 //     the rewind is done; anything else, it failed;
-//   - a pid file whose process lives is an earlier run's rewind still at
-//     work: it is waited for;
 //   - a pid file whose process is gone, with no status, is a rewind that
 //     was killed midway: the directory cannot be trusted, nothing more is
 //     done (exit 3), and the report says to run gprecoverseg -F;
@@ -95,10 +96,6 @@ if [ ! -d "$dir" ]; then result validation "$dir does not exist: run gprecoverse
 if [ -f "$dir/postmaster.pid" ] && alive "$(head -n 1 "$dir/postmaster.pid" | tr -d ' ')"; then
 	result validation "a postmaster runs in $dir; it was to be stopped"; exit 1
 fi
-gpdbid=$(field gp_dbid "$dir/internal.auto.conf")
-if [ "$gpdbid" != "$dbid" ]; then
-	result validation "$dir/internal.auto.conf names gp_dbid '$gpdbid', not $dbid: not this instance's directory"; exit 1
-fi
 # wait_rewind PID: wait for the rewind, looking every 0.1 s (a small one
 # takes less than a second), and print its last line whenever it changes,
 # the final one included.
@@ -116,6 +113,14 @@ wait_rewind() {
 		sleep 0.1
 	done
 }
+if [ ! -f "$st" ] && [ -f "$pidf" ] && alive "$(cat "$pidf")"; then
+	echo "PROGRESS waiting for the pg_rewind an earlier run started (pid $(cat "$pidf"))"
+	wait_rewind "$(cat "$pidf")"
+fi
+gpdbid=$(field gp_dbid "$dir/internal.auto.conf")
+if [ "$gpdbid" != "$dbid" ]; then
+	result validation "$dir/internal.auto.conf names gp_dbid '$gpdbid', not $dbid: not this instance's directory"; exit 1
+fi
 ours() {
 	conf=$dir/postgresql.auto.conf
 	[ "$standby" = recovery.conf ] && conf=$dir/recovery.conf
@@ -129,11 +134,6 @@ if [ -f "$st" ]; then
 	rc=$(cat "$st")
 	if [ "$rc" != 0 ]; then result incremental "pg_rewind of an earlier run failed (exit $rc): see $pf"; exit 1; fi
 	echo "PROGRESS pg_rewind of an earlier run finished"
-elif [ -f "$pidf" ] && alive "$(cat "$pidf")"; then
-	echo "PROGRESS waiting for the pg_rewind an earlier run started (pid $(cat "$pidf"))"
-	wait_rewind "$(cat "$pidf")"
-	rc=$(cat "$st" 2>/dev/null)
-	if [ "$rc" != 0 ]; then result incremental "pg_rewind failed (exit ${rc:-none}): see $pf"; exit 1; fi
 elif [ -f "$pidf" ]; then
 	result interrupted "the pg_rewind an earlier run started (pid $(cat "$pidf")) was stopped before it finished; $dir cannot be trusted"; exit 3
 elif [ -f "$dir/$standby" ] && ours; then
