@@ -145,9 +145,10 @@ func (e *doubleFaultError) Error() string {
 func (e *doubleFaultError) Unwrap() error { return e.Cause }
 
 // skipBusy applies the skip rules and proves every source live: a
-// content whose primary feeds a pg_basebackup, or a pg_rewind this run
-// did not start, is skipped with Greenplum's warning; a source that does
-// not answer in utility mode, or is in recovery, is a double fault.
+// content whose primary feeds a pg_basebackup, or a pg_rewind, that an
+// earlier run of the same recovery did not leave behind is skipped with
+// Greenplum's warning; a source that does not answer in utility mode, or
+// is in recovery, is a double fault.
 func (r *recovery) skipBusy(ctx context.Context, ts []target) ([]target, error) {
 	log := r.env.Log
 	copying := map[int]bool{}
@@ -180,7 +181,7 @@ func (r *recovery) skipBusy(ctx context.Context, ts []target) ([]target, error) 
 		case inRecovery:
 			faults = append(faults, &doubleFaultError{Failed: t.Failed, Source: t.Source, Cause: errors.New("is in recovery (a mirror, not a primary)")})
 			continue
-		case copying[t.Source.ContentID]:
+		case copying[t.Source.ContentID] && !(t.Full && r.ownCopy(t)):
 			skipCopy = append(skipCopy, t.Source.ContentID)
 			continue
 		case rewinds > 0 && !r.ownRewind(t):
@@ -216,6 +217,18 @@ func (r *recovery) ownRewind(t target) bool {
 	}
 	it, ok := r.prev.Item(t.Failed.DBID)
 	return ok && it.Method == "incremental"
+}
+
+// ownCopy reports whether the earlier run's journal says it was copying
+// t in full when it stopped: the pg_basebackup its source feeds is that
+// run's orphan, which a full recovery stops by its pid file and starts
+// again instead of skipping the segment.
+func (r *recovery) ownCopy(t target) bool {
+	if r.prev == nil {
+		return false
+	}
+	it, ok := r.prev.Item(t.Failed.DBID)
+	return ok && it.Method == "full" && it.Step == stepCopying
 }
 
 // sourceState asks a source, in utility mode, whether it is in recovery
