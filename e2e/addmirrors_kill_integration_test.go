@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gpmgmt/gpmgmt/internal/testbed"
+	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
@@ -310,41 +311,7 @@ func (d mirrorless) checkTrueToDisk(t testing.TB) {
 
 // pgrep returns the pids whose full command line matches the extended
 // regular expression pattern (pgrep -f), this test's own excepted.
-func pgrep(t testing.TB, pattern string) []int {
-	t.Helper()
-	out, err := exec.Command("pgrep", "-f", "--", pattern).Output()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() == 1 {
-		return nil
-	}
-	if err != nil {
-		t.Fatalf("pgrep -f %s: %v", pattern, err)
-	}
-	var pids []int
-	for _, f := range strings.Fields(string(out)) {
-		pid, err := strconv.Atoi(f)
-		if err != nil {
-			t.Fatalf("pgrep: %q", f)
-		}
-		if pid != os.Getpid() {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
+func pgrep(t testing.TB, pattern string) []int { return tooltest.Pgrep(t, pattern) }
 
-// dirSize is the total size of the regular files under dir; files that
-// vanish while it walks are skipped.
-func dirSize(dir string) int64 {
-	var n int64
-	_ = filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
-		if err != nil || !e.Type().IsRegular() {
-			return nil
-		}
-		if fi, err := e.Info(); err == nil {
-			n += fi.Size()
-		}
-		return nil
-	})
-	return n
-}
+// dirSize is the total size of the regular files under dir.
+func dirSize(dir string) int64 { return tooltest.DirSize(dir) }

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
@@ -62,27 +62,10 @@ func (d stopDemo) query(t *testing.T, sql string) (string, error) {
 }
 
 // unreachableHome is a HOME whose ssh_config sends the given hosts to a
-// closed port on loopback (as a host that is down), and everything else
-// where gpadmin's own keys and known_hosts reach it.
+// closed port on loopback (as a host that is down).
 func unreachableHome(t *testing.T, hosts ...string) string {
 	t.Helper()
-	real, err := os.UserHomeDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	home := t.TempDir()
-	var b strings.Builder
-	for _, h := range hosts {
-		fmt.Fprintf(&b, "Host %s\n  HostName 127.0.0.1\n  Port 1\n", h)
-	}
-	fmt.Fprintf(&b, "Host *\n  IdentityFile %s/.ssh/id_ed25519\n  UserKnownHostsFile %s/.ssh/known_hosts\n", real, real)
-	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(home, ".ssh", "config"), []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return home
+	return tooltest.UnreachableHome(t, hosts...)
 }
 
 // TestGpstart runs the built gpstart (and gpstop -r) blind against one

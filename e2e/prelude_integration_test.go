@@ -10,17 +10,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gpmgmt/gpmgmt/internal/testbed"
+	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 )
 
 // Built once by TestMain.
@@ -30,31 +29,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	if os.Geteuid() == 0 {
-		fmt.Fprintln(os.Stderr, "FAIL: e2e tests must run as a non-root user such as gpadmin: PostgreSQL refuses to run as root")
-		return 1
-	}
-	root, err := os.MkdirTemp("", "gpmgmt-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		return 1
-	}
-	defer os.RemoveAll(root)
-	toolsDir, gphome = filepath.Join(root, "bin"), filepath.Join(root, "gphome")
-	for _, build := range []func() error{
-		func() error { return testbed.BuildTools(toolsDir) },
-		func() error { return testbed.BuildCompatGPHome(gphome) },
-	} {
-		if err := build(); err != nil {
-			fmt.Fprintln(os.Stderr, "FAIL:", err)
-			return 1
-		}
-	}
-	return m.Run()
+	os.Exit(tooltest.Main(m, func(in tooltest.Install) { toolsDir, gphome = in.Tools, in.GPHome }))
 }
 
 // demo is a gpdemo cluster made for one test.
@@ -137,34 +112,12 @@ func (d demo) blindEnv(t *testing.T, env []string, tool string, args ...string) 
 }
 
 // messages strips Greenplum's line prefix, leaving "[LEVEL]:-message".
-func messages(out string) []string {
-	prefix := regexp.MustCompile(`^\d{8}:\d\d:\d\d:\d\d:\d{6} [a-z]+:[^:]+:[^-]+-`)
-	var msgs []string
-	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
-		if !prefix.MatchString(line) {
-			msgs = append(msgs, "unprefixed: "+line)
-			continue
-		}
-		msgs = append(msgs, prefix.ReplaceAllString(line, ""))
-	}
-	return msgs
-}
+func messages(out string) []string { return tooltest.Messages(out) }
 
 // wantInOrder fails t unless every pattern matches a message, in order.
 func wantInOrder(t *testing.T, out string, patterns ...string) {
 	t.Helper()
-	msgs := messages(out)
-	i := 0
-	for _, p := range patterns {
-		re := regexp.MustCompile(p)
-		for i < len(msgs) && !re.MatchString(msgs[i]) {
-			i++
-		}
-		if i == len(msgs) {
-			t.Fatalf("no message matching %q (in order) in:\n%s", p, out)
-		}
-		i++
-	}
+	tooltest.WantInOrder(t, out, patterns...)
 }
 
 // TestPreludeOnDemoCluster runs the tools that read the catalog and do

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gpmgmt/gpmgmt/internal/testbed"
+	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
@@ -454,20 +455,7 @@ func wantExits(t *testing.T, d mirrorless, want map[string]int) {
 // replayed lsn.
 func waitReplayed(t *testing.T, conn cluster.Conn, lsn string) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		var done bool
-		err := conn.QueryRow(t.Context(), "SELECT coalesce(bool_and(replay_lsn >= $1::pg_lsn), false) FROM pg_stat_replication WHERE application_name = 'gp_walreceiver'", lsn).Scan(&done)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the mirror did not replay %s within 30 s", lsn)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	tooltest.WaitReplayed(t, conn, lsn, 30*time.Second)
 }
 
 // waitFailover requests FTS probes until content's mirror is its primary.
