@@ -9,14 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
@@ -153,25 +152,10 @@ func BenchmarkAddMirrors(b *testing.B) {
 // envInt is the positive integer in the environment variable name, or def.
 func envInt(b *testing.B, name string, def int) int {
 	b.Helper()
-	s := os.Getenv(name)
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		b.Fatalf("%s=%q: want a positive integer", name, s)
-	}
-	return n
+	return tooltest.EnvInt(b, name, def)
 }
 
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
+func median(ds []time.Duration) time.Duration { return tooltest.Median(ds) }
 
 // fill writes rows of about 1 kB into a new table on content c's primary,
 // vacuums it and checkpoints.
@@ -295,17 +279,11 @@ func (d mirrorless) unmirror(b *testing.B, mirrors map[int]string) {
 
 func syncAll(b *testing.B) {
 	b.Helper()
-	if out, err := exec.Command("sync").CombinedOutput(); err != nil {
-		b.Fatalf("sync: %v\n%s", err, out)
-	}
+	tooltest.SyncAll(b)
 }
 
 // freeMB is the space available to this user on dir's file system.
 func freeMB(b *testing.B, dir string) int {
 	b.Helper()
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		b.Fatal(err)
-	}
-	return int(st.Bavail * uint64(st.Bsize) >> 20)
+	return tooltest.FreeMB(b, dir)
 }

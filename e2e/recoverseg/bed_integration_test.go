@@ -112,11 +112,10 @@ func run(t testing.TB, tool string, args ...string) {
 	}
 }
 
-// toolRun is one blind run of a tool.
+// toolRun is one blind run of a tool; its standard input is empty.
 type toolRun struct {
 	env    []string // NAME=value added to the cluster's environment
-	stdin  string
-	logDir string // -l; a new temporary directory when empty
+	logDir string   // -l; a new temporary directory when empty
 }
 
 // command is the blind command for a built tool with the cluster's
@@ -131,7 +130,7 @@ func (b *bed) command(t testing.TB, r toolRun, tool string, args ...string) (*ex
 	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
 	cmd := testbed.Blind(t, exec.CommandContext(ctx, filepath.Join(install.Tools, tool), append(args, "-l", r.logDir)...), b.hidden...)
 	cmd.Env = append(append(os.Environ(), "GPHOME="+install.GPHome, "COORDINATOR_DATA_DIRECTORY="+b.coord, "MASTER_DATA_DIRECTORY="), r.env...)
-	cmd.Stdin = strings.NewReader(r.stdin)
+	cmd.Stdin = strings.NewReader("")
 	cmd.WaitDelay = 10 * time.Second
 	return cmd, cancel
 }
@@ -156,19 +155,17 @@ func (b *bed) tool(t testing.TB, r toolRun, tool string, args ...string) (int, s
 }
 
 // background is a tool running in the background, its standard input a
-// pipe the test writes (answers to prompts).
+// pipe held open: a prompt waits for an answer.
 type background struct {
 	cmd    *exec.Cmd
-	stdin  *os.File
 	cancel context.CancelFunc
 	out    lockedBuffer
 	done   chan struct{}
 	err    error
 }
 
-// start starts a built tool blind in the background (r.stdin is not
-// used: write bg.stdin); t's cleanup kills it if the test has not waited
-// for it.
+// start starts a built tool blind in the background; t's cleanup kills it
+// if the test has not waited for it.
 func (b *bed) start(t testing.TB, r toolRun, tool string, args ...string) *background {
 	t.Helper()
 	bg := &background{done: make(chan struct{})}
@@ -177,7 +174,7 @@ func (b *bed) start(t testing.TB, r toolRun, tool string, args ...string) *backg
 	if err != nil {
 		t.Fatal(err)
 	}
-	bg.cmd.Stdin, bg.stdin = in, w
+	bg.cmd.Stdin = in
 	bg.cmd.Stdout, bg.cmd.Stderr = &bg.out, &bg.out
 	if err := bg.cmd.Start(); err != nil {
 		t.Fatal(err)
