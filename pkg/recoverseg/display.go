@@ -90,8 +90,9 @@ func PlanView(ts []target) render.View {
 
 // display logs the plan, its notes and problems, then Greenplum's display.
 // The plan is for the one who answers the prompt (and for --dry-run): with
-// -a it goes to the log file only, so that the output stays Greenplum's;
-// its warnings and refusals are printed whatever the mode.
+// -a it is a DEBUG message (shown, and written to the log file, with -v),
+// so that the output stays Greenplum's; its warnings and refusals are
+// printed whatever the mode.
 func (r *recovery) display(ctx context.Context, ts []target) {
 	log := r.env.Log
 	level := slog.LevelInfo

@@ -67,8 +67,9 @@ func RebalancePlanView(pairs []switchPair, ftsSeconds int) render.View {
 }
 
 // displayRebalance logs the plan, then Greenplum's display. The plan is
-// for the one who answers the prompt (and for --dry-run): with -a it goes
-// to the log file only, so that the output stays Greenplum's.
+// for the one who answers the prompt (and for --dry-run): with -a it is a
+// DEBUG message (shown, and written to the log file, with -v), so that the
+// output stays Greenplum's.
 func (r *recovery) displayRebalance(ctx context.Context, pairs []switchPair, rows []cluster.Segment) {
 	log := r.env.Log
 	level := slog.LevelInfo
