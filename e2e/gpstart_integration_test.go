@@ -112,6 +112,53 @@ func TestGpstart(t *testing.T) {
 		}
 	})
 
+	// A power cut: every postmaster killed -9. With hot_standby off, as
+	// Greenplum's instances run, pg_ctl -w returns while the coordinator
+	// is still in crash recovery; gpstart waits for it to take
+	// connections instead of failing "not accepting connections".
+	t.Run("after every instance was killed", func(t *testing.T) {
+		// WAL for the coordinator's crash recovery to replay, so that it
+		// is still recovering when pg_ctl -w returns.
+		if v, err := d.query(t, "SELECT count(*)::text FROM (SELECT pg_catalog.pg_logical_emit_message(false, 'gpstart_e2e', repeat('x', 8192)) FROM generate_series(1, 20000)) AS wal"); err != nil || v != "20000" {
+			t.Fatalf("writing WAL on the coordinator: %q, %v", v, err)
+		}
+		// Every process of every instance, as a power cut ends them: a
+		// backend outliving its postmaster would keep the shared memory
+		// and refuse any start.
+		var pids []string
+		for _, s := range d.segs {
+			b, err := os.ReadFile(filepath.Join(s.DataDir, "postmaster.pid"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pm := strings.SplitN(string(b), "\n", 2)[0]
+			children, _ := exec.Command("pgrep", "-P", pm).Output()
+			pids = append(append(pids, pm), strings.Fields(string(children))...)
+		}
+		// A short-lived child may be gone already: kill's status says
+		// nothing; the wait below checks that every one ended.
+		_ = exec.Command("kill", append([]string{"-9"}, pids...)...).Run()
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			alive := slices.DeleteFunc(slices.Clone(pids), func(pid string) bool { return exec.Command("kill", "-0", pid).Run() != nil })
+			if len(alive) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("processes of the cluster alive 30 s after kill -9: %v", alive)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		code, out := d.blind(t, "gpstart", "-a")
+		if code != 0 {
+			t.Fatalf("gpstart -a after a crash of every instance: exit %d\n%s", code, out)
+		}
+		wantInOrder(t, out, `postmaster.pid file exists on Coordinator, checking if recovery startup required`,
+			`Commencing forced instance shutdown`, `Starting Coordinator instance in admin mode`,
+			`Successfully started 4 of 4 segment instances $`, `Database successfully started`)
+		d.wantAllRunning(t)
+		d.wantCatalog(t, before)
+	})
+
 	t.Run("coordinator only", func(t *testing.T) {
 		stop(t)
 		code, out := d.blind(t, "gpstart", "-a", "-m")

@@ -39,6 +39,13 @@ type ConnConfig struct {
 
 	ConnectTimeout time.Duration // 0: none
 	Retries        int           // attempts on "timeout expired"; 0 means 1
+
+	// StartupWait is how long to keep trying while the server answers
+	// that it is still starting up (SQLSTATE 57P03), for a connection
+	// made right after the tool's own pg_ctl start: with hot_standby off
+	// (as Greenplum's instances run), pg_ctl -w returns as soon as crash
+	// recovery begins, before the server accepts connections. 0: no wait.
+	StartupWait time.Duration
 }
 
 // Connector opens connections; app.Env carries the real one, tests a fake.

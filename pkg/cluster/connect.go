@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -47,10 +48,18 @@ func (d Dialer) Connect(ctx context.Context, cfg ConnConfig) (Conn, error) {
 		attempts = max(cfg.Retries, 1)
 	}
 	var conn *pgx.Conn
+	startingUntil := time.Now().Add(cfg.StartupWait)
 	for i := 1; ; i++ {
 		conn, err = pgx.ConnectConfig(ctx, pcfg)
 		if err == nil {
 			break
+		}
+		if isStartingUp(err) && time.Now().Before(startingUntil) {
+			if werr := sleepCtx(ctx, startupPoll); werr != nil {
+				return nil, fmt.Errorf("connect to %s: %w", describe(pcfg), errors.Join(err, werr))
+			}
+			i-- // not an attempt: the server is not accepting anyone yet
+			continue
 		}
 		if i >= attempts || ctx.Err() != nil || !isTimeout(err) {
 			return nil, fmt.Errorf("connect to %s: %w", describe(pcfg), err)
@@ -65,6 +74,30 @@ func (d Dialer) Connect(ctx context.Context, cfg ConnConfig) (Conn, error) {
 		}
 	}
 	return conn, nil
+}
+
+// startupPoll is how often a connection is tried again while the
+// server is starting up.
+const startupPoll = 100 * time.Millisecond
+
+// isStartingUp reports whether err is the server's "the database system
+// is starting up" or "not accepting connections" (SQLSTATE 57P03,
+// cannot_connect_now), which a server in crash recovery answers.
+func isStartingUp(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "57P03"
+}
+
+// sleepCtx waits d, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // isTimeout reports whether err is a connect timeout (libpq's "timeout

@@ -74,7 +74,7 @@ func (s *starter) readCatalog(ctx context.Context) (err error) {
 	log := s.env.Log
 	log.Info(fmt.Sprintf("Obtaining %s %s catalog information", s.flavour.ProductWord(), s.coordCap))
 	log.Info(fmt.Sprintf("Obtaining Segment details from %s...", s.coord))
-	cfg := cluster.ConnConfig{Port: s.port, Flavour: s.flavour, Utility: true}
+	cfg := cluster.ConnConfig{Port: s.port, Flavour: s.flavour, Utility: true, StartupWait: s.startupWait()}
 	log.Debug(cluster.ConnectMessage(cfg))
 	conn, err := s.env.Connect(ctx, cfg)
 	if err != nil {
@@ -145,10 +145,17 @@ func (s *starter) startCoordinator(ctx context.Context) (string, error) {
 	return msg, nil
 }
 
+// startupWait bounds the wait for a coordinator that pg_ctl -w reported
+// started while it was still in crash recovery (hot_standby is off): the
+// same -t that bounds the start.
+func (s *starter) startupWait() time.Duration {
+	return time.Duration(s.opts.Timeout) * time.Second
+}
+
 // checkConnection opens and closes one normal connection; it returns the
 // last error's message, or "".
 func (s *starter) checkConnection(ctx context.Context) string {
-	cfg := cluster.ConnConfig{Port: s.port, Flavour: s.flavour, ConnectTimeout: checkTimeout, Retries: checkTries}
+	cfg := cluster.ConnConfig{Port: s.port, Flavour: s.flavour, ConnectTimeout: checkTimeout, Retries: checkTries, StartupWait: s.startupWait()}
 	s.env.Log.Info(cluster.ConnectMessage(cfg))
 	conn, err := s.env.Connect(ctx, cfg)
 	if err != nil {
