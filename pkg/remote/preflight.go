@@ -24,7 +24,8 @@ var errKeyObtained = errors.New("host key obtained")
 // one error that lists, sorted by host, every host whose key is unknown
 // (each with its *UnknownHostKeyError and the exact ssh-keyscan line that
 // fixes it), changed (*ChangedHostKeyError) or that could not be reached,
-// each wrapped in a *HostError. Use errors.As to tell them apart.
+// each an *SSHError that names its reason, wrapped in a *HostError. Use
+// errors.As to tell them apart.
 func (e *SSHExecutor) CheckHostKeys(ctx context.Context, hosts []string) error {
 	hosts = slices.Clone(hosts)
 	slices.Sort(hosts)
@@ -72,17 +73,18 @@ func (e *SSHExecutor) checkHostKey(ctx context.Context, host string) error {
 		}
 		return errKeyObtained
 	}
-	ctx, cancel := context.WithTimeout(ctx, e.dialTimeout(s))
+	timeout := e.dialTimeout(s)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client, err := handshakeWithRetry(ctx, s, cfg, e.opts.Logger.Debug)
 	if client != nil { // cannot happen: the callback always stops the handshake
 		_ = client.Close()
 	}
-	if errors.Is(err, errKeyObtained) {
-		return verdict
-	}
-	if err == nil {
+	switch {
+	case errors.Is(err, errKeyObtained) && verdict != nil:
+		return handshakeError(s, timeout, "", verdict)
+	case errors.Is(err, errKeyObtained), err == nil:
 		return nil
 	}
-	return fmt.Errorf("unreachable: %w", err)
+	return classify(s, timeout, "", err)
 }

@@ -8,16 +8,17 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 )
 
 // SSHExecutor runs commands on hosts over SSH. It keeps one connection per
 // host, dialled on first use and shared by every command on that host, and
 // caps the sessions open at once on each connection. It honours ssh_config
 // (HostName, Port, User, IdentityFile, IdentitiesOnly, StrictHostKeyChecking,
-// UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias, ConnectTimeout),
-// verifies host keys against known_hosts and never writes to it.
+// UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias, ConnectTimeout,
+// ServerAliveInterval, ServerAliveCountMax), verifies host keys against
+// known_hosts and never writes to it. Keepalives end a connection to a host
+// that stops answering, and every connection failure is an *SSHError that
+// names its reason.
 //
 // The remote login shell runs CommandLine(c), prefixed with the EnvScript
 // when one is set. It is safe for concurrent use; Close it when done.
@@ -37,14 +38,14 @@ type hostConn struct {
 	sem chan struct{} // one slot per open session
 
 	mu      sync.Mutex
-	client  *ssh.Client
+	client  *liveClient
 	pending *dialAttempt // the dial in flight, if any
 }
 
 // dialAttempt is one dial, shared by every command that waits for it.
 type dialAttempt struct {
 	done   chan struct{}
-	client *ssh.Client
+	client *liveClient
 	err    error
 }
 
@@ -78,7 +79,7 @@ func (e *SSHExecutor) Close() error {
 	}
 	e.closed = true
 	close(e.done)
-	var clients []*ssh.Client
+	var clients []*liveClient
 	for _, hc := range e.hosts {
 		hc.mu.Lock()
 		if hc.client != nil {
@@ -116,7 +117,7 @@ func (e *SSHExecutor) host(host string) (*hostConn, error) {
 // that arrive while a dial is in flight share its outcome; after a failed
 // dial, the next caller dials again. ctx bounds only the wait: the dial itself
 // runs under the dial timeout and stops when the executor is closed.
-func (e *SSHExecutor) client(ctx context.Context, host string) (*ssh.Client, *hostConn, error) {
+func (e *SSHExecutor) client(ctx context.Context, host string) (*liveClient, *hostConn, error) {
 	hc, err := e.host(host)
 	if err != nil {
 		return nil, nil, err
@@ -141,7 +142,8 @@ func (e *SSHExecutor) client(ctx context.Context, host string) (*ssh.Client, *ho
 	}
 }
 
-// dialFor runs one dial attempt and publishes its outcome.
+// dialFor runs one dial attempt and publishes its outcome: the new
+// connection, watched by its keepalives, or the error.
 func (e *SSHExecutor) dialFor(ctx context.Context, host string, hc *hostConn, a *dialAttempt) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -152,25 +154,34 @@ func (e *SSHExecutor) dialFor(ctx context.Context, host string, hc *hostConn, a 
 		case <-ctx.Done():
 		}
 	}()
-	a.client, a.err = e.dial(ctx, host)
+	client, err := e.dial(ctx, host)
+	var late *liveClient // completed after Close: closed, never published
 	e.mu.Lock()
-	closed := e.closed
-	e.mu.Unlock()
-	if closed && a.client != nil {
-		_ = a.client.Close()
-		a.client, a.err = nil, errors.New("ssh executor is closed")
+	if e.closed && client != nil {
+		late, client, err = client, nil, errors.New("ssh executor is closed")
 	}
+	e.mu.Unlock()
 	hc.mu.Lock()
+	a.client, a.err = client, err
 	hc.pending = nil
-	if a.err == nil {
-		hc.client = a.client
+	if err == nil {
+		hc.client = client
 	}
 	hc.mu.Unlock()
 	close(a.done)
+	if late != nil {
+		_ = late.Close()
+	}
+	if client != nil {
+		go client.watch(func() {
+			e.opts.Logger.Debug("ssh keepalives unanswered: connection closed", "host", host)
+			e.drop(hc, client)
+		})
+	}
 }
 
 // drop forgets a connection that failed, so that the next command redials.
-func (e *SSHExecutor) drop(hc *hostConn, c *ssh.Client) {
+func (e *SSHExecutor) drop(hc *hostConn, c *liveClient) {
 	hc.mu.Lock()
 	if hc.client == c {
 		hc.client = nil

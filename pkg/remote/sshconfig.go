@@ -37,6 +37,7 @@ type hostSettings struct {
 	knownHosts     []string // user files first, then global ones; expanded
 	hostKeyAlias   string
 	connectTimeout time.Duration // 0 if not set
+	keep           keepalive     // ServerAliveInterval and ServerAliveCountMax
 }
 
 // addr is the TCP address to dial.
@@ -134,6 +135,7 @@ func resolve(cs sshConfigs, o SSHOptions, host string) (hostSettings, error) {
 	hostName, port, user := get("HostName"), get("Port"), get("User")
 	strict, alias, timeout := get("StrictHostKeyChecking"), get("HostKeyAlias"), get("ConnectTimeout")
 	userKH, globalKH, idOnly := get("UserKnownHostsFile"), get("GlobalKnownHostsFile"), get("IdentitiesOnly")
+	aliveInterval, aliveCount := get("ServerAliveInterval"), get("ServerAliveCountMax")
 	if firstErr != nil {
 		return s, firstErr
 	}
@@ -172,6 +174,9 @@ func resolve(cs sshConfigs, o SSHOptions, host string) (hostSettings, error) {
 		}
 		s.connectTimeout = time.Duration(n) * time.Second
 	}
+	if s.keep, err = resolveKeepalive(o, host, aliveInterval, aliveCount); err != nil {
+		return s, err
+	}
 
 	if len(ids) == 0 {
 		ids = []string{"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"}
@@ -207,6 +212,36 @@ func resolve(cs sshConfigs, o SSHOptions, host string) (hostSettings, error) {
 		}
 	}
 	return s, nil
+}
+
+// resolveKeepalive is the keepalive of a host: the options' values win, as
+// ssh -o does; then ssh_config's ServerAliveInterval (0: none) and
+// ServerAliveCountMax; then Greenplum's interval and OpenSSH's count.
+func resolveKeepalive(o SSHOptions, host, interval, count string) (keepalive, error) {
+	k := keepalive{interval: DefaultKeepaliveInterval, count: DefaultKeepaliveCountMax}
+	switch {
+	case o.KeepaliveInterval > 0:
+		k.interval = o.KeepaliveInterval
+	case o.KeepaliveInterval < 0:
+		k.interval = 0
+	case interval != "":
+		n, err := strconv.ParseUint(interval, 10, 31)
+		if err != nil {
+			return k, fmt.Errorf("ssh config for %s: bad ServerAliveInterval %q", host, interval)
+		}
+		k.interval = time.Duration(n) * time.Second
+	}
+	switch {
+	case o.KeepaliveCountMax > 0:
+		k.count = o.KeepaliveCountMax
+	case count != "":
+		n, err := strconv.ParseUint(count, 10, 31)
+		if err != nil {
+			return k, fmt.Errorf("ssh config for %s: bad ServerAliveCountMax %q", host, count)
+		}
+		k.count = int(n)
+	}
+	return k, nil
 }
 
 // expandPath expands a leading ~ and the ssh_config tokens %d (home), %h

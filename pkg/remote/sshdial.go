@@ -19,8 +19,9 @@ import (
 // "ssh_exchange_identification: Connection closed by remote host").
 const handshakeRetryPause = 250 * time.Millisecond
 
-// dial connects and authenticates to host, within the dial timeout.
-func (e *SSHExecutor) dial(ctx context.Context, host string) (*ssh.Client, error) {
+// dial connects and authenticates to host, within the dial timeout. Every
+// failure is an *SSHError that names its reason.
+func (e *SSHExecutor) dial(ctx context.Context, host string) (*liveClient, error) {
 	s, err := e.settings(host)
 	if err != nil {
 		return nil, err
@@ -34,7 +35,8 @@ func (e *SSHExecutor) dial(ctx context.Context, host string) (*ssh.Client, error
 	e.opts.Logger.Debug("ssh keys", "host", host, "keys", creds.summary())
 	cfg.Auth = creds.authMethods()
 	if len(cfg.Auth) == 0 {
-		return nil, fmt.Errorf("ssh as %s: no usable key (%s)", s.user, creds.summary())
+		return nil, &SSHError{Host: s.alias, Addr: s.addr(), Reason: ReasonAuth,
+			Detail: fmt.Sprintf("no usable key to offer as %s (%s): create one with ssh-keygen, or add yours to ssh-agent", s.user, creds.summary())}
 	}
 	cfg.HostKeyCallback = func(_ string, remote net.Addr, key ssh.PublicKey) error {
 		if e.opts.InsecureIgnoreHostKeys {
@@ -43,14 +45,35 @@ func (e *SSHExecutor) dial(ctx context.Context, host string) (*ssh.Client, error
 		return verifyHostKey(s, db, e.opts.Home, remote, key)
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, e.dialTimeout(s))
+	timeout := e.dialTimeout(s)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client, err := handshakeWithRetry(ctx, s, cfg, e.opts.Logger.Debug)
-	if err != nil && isAuthFailure(err) {
-		return nil, fmt.Errorf("%w (user %s; %s)", err, s.user, creds.summary())
+	if err != nil {
+		return nil, classify(s, timeout, creds.summary(), err)
 	}
-	return client, err
+	client.keep = s.keep
+	client.lostWith = lostError(s, s.keep)
+	return client, nil
 }
+
+// classify turns a dial or handshake failure into its *SSHError.
+func classify(s hostSettings, timeout time.Duration, keys string, err error) *SSHError {
+	if se := SSHFailure(err); se != nil {
+		return se
+	}
+	var ce *connectFailure
+	if errors.As(err, &ce) {
+		return connectError(s, timeout, ce.err)
+	}
+	return handshakeError(s, timeout, keys, err)
+}
+
+// connectFailure marks an error of the TCP connect, before any SSH.
+type connectFailure struct{ err error }
+
+func (c *connectFailure) Error() string { return c.err.Error() }
+func (c *connectFailure) Unwrap() error { return c.err }
 
 // clientConfig is the SSH client configuration of s, without auth and host
 // key callback, and the known_hosts database of s.
@@ -68,7 +91,7 @@ func (e *SSHExecutor) clientConfig(s hostSettings) (*ssh.ClientConfig, *hostKeyD
 
 // handshakeWithRetry is handshake, retried once when the server closes or
 // resets the connection before the handshake completes.
-func handshakeWithRetry(ctx context.Context, s hostSettings, cfg *ssh.ClientConfig, debug func(string, ...any)) (*ssh.Client, error) {
+func handshakeWithRetry(ctx context.Context, s hostSettings, cfg *ssh.ClientConfig, debug func(string, ...any)) (*liveClient, error) {
 	client, err := handshake(ctx, s, cfg)
 	if err == nil || !isHandshakeReset(err) || ctx.Err() != nil {
 		return client, err
@@ -84,14 +107,15 @@ func handshakeWithRetry(ctx context.Context, s hostSettings, cfg *ssh.ClientConf
 
 // handshake dials s and runs the SSH handshake, all bounded by ctx: a peer
 // that accepts the TCP connection and never speaks SSH is cut off when ctx
-// ends.
-func handshake(ctx context.Context, s hostSettings, cfg *ssh.ClientConfig) (*ssh.Client, error) {
+// ends. A failed TCP connect is a *connectFailure.
+func handshake(ctx context.Context, s hostSettings, cfg *ssh.ClientConfig) (*liveClient, error) {
 	addr := s.addr()
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	tcp, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("ssh connect to %s: %w", addr, err)
+		return nil, &connectFailure{err: err}
 	}
+	conn := newActivityConn(tcp)
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
@@ -111,7 +135,7 @@ func handshake(ctx context.Context, s hostSettings, cfg *ssh.ClientConfig) (*ssh
 		return nil, fmt.Errorf("ssh handshake with %s: %w", addr, err)
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return ssh.NewClient(c, chans, reqs), nil
+	return &liveClient{Client: ssh.NewClient(c, chans, reqs), conn: conn}, nil
 }
 
 // isHandshakeReset reports a connection closed or reset by the server during

@@ -25,7 +25,7 @@ func TestSSHAuthFailure(t *testing.T) {
 	env.srv.setClient(newEd25519Signer(t)) // the server no longer knows our key
 	x := env.executor(t, nil)
 	r := x.Exec(t.Context(), Command{Host: "sdw1", Argv: []string{"true"}})
-	if r.OK() || !strings.Contains(r.Err.Error(), "unable to authenticate, attempted methods [none publickey], no supported methods remain (user gpadmin; offered: ~/.ssh/id_ed25519; skipped: ssh-agent (no socket given); ~/.ssh/id_ecdsa (missing); ~/.ssh/id_rsa (missing))") {
+	if r.OK() || !strings.Contains(r.Err.Error(), "authentication failed: the server refused every key offered for user gpadmin (offered: ~/.ssh/id_ed25519; skipped: ssh-agent (no socket given); ~/.ssh/id_ecdsa (missing); ~/.ssh/id_rsa (missing))") {
 		t.Fatalf("auth failure does not list keys: %v", r.Err)
 	}
 }

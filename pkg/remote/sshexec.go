@@ -56,12 +56,15 @@ func (e *SSHExecutor) exec(ctx context.Context, c Command) Result {
 	}
 	defer func() { <-hc.sem }()
 
-	sess, err := e.openSession(ctx, hc, client, c.Host)
+	sess, client, err := e.openSession(ctx, hc, client, c.Host)
 	if err != nil {
+		if lost := client.lostErr(); lost != nil {
+			err = lost
+		}
 		return fail(fmt.Errorf("open ssh session: %w", err))
 	}
 	defer func() { _ = sess.Close() }()
-	return runSession(ctx, sess, c, withEnvScript(e.opts.EnvScript, CommandLine(c)))
+	return runSession(ctx, sess, c, withEnvScript(e.opts.EnvScript, CommandLine(c)), client.lostErr)
 }
 
 // sessionRetries and sessionRetryPause bound the retries of a session the
@@ -76,14 +79,14 @@ const (
 // openSession opens a session on client. A refused session (the connection
 // is alive) is retried with a growing pause; a dead connection is dropped
 // and redialled once. Other sessions on a live connection are never
-// disturbed.
-func (e *SSHExecutor) openSession(ctx context.Context, hc *hostConn, client *ssh.Client, host string) (*ssh.Session, error) {
+// disturbed. It returns the connection the session is on.
+func (e *SSHExecutor) openSession(ctx context.Context, hc *hostConn, client *liveClient, host string) (*ssh.Session, *liveClient, error) {
 	redialled := false
 	pause := sessionRetryPause
 	for refused := 0; ; {
-		sess, err := newSession(ctx, client)
+		sess, err := newSession(ctx, client.Client)
 		if err == nil || ctx.Err() != nil {
-			return sess, err
+			return sess, client, err
 		}
 		var oce *ssh.OpenChannelError
 		switch {
@@ -93,18 +96,20 @@ func (e *SSHExecutor) openSession(ctx context.Context, hc *hostConn, client *ssh
 			select {
 			case <-time.After(pause):
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return nil, client, ctx.Err()
 			}
 			pause = min(2*pause, time.Second)
 		case errors.As(err, &oce) || redialled:
-			return nil, err
+			return nil, client, err
 		default: // the connection died since it was dialled
 			e.opts.Logger.Debug("ssh connection lost, reconnecting", "host", host, "err", err)
 			e.drop(hc, client)
 			redialled = true
-			if client, _, err = e.client(ctx, host); err != nil {
-				return nil, err
+			next, _, err := e.client(ctx, host)
+			if err != nil {
+				return nil, client, err
 			}
+			client = next
 		}
 	}
 }
@@ -135,8 +140,9 @@ func newSession(ctx context.Context, client *ssh.Client) (*ssh.Session, error) {
 }
 
 // runSession runs line in sess, with c's script on stdin, and waits for it
-// or for ctx.
-func runSession(ctx context.Context, sess *ssh.Session, c Command, line string) Result {
+// or for ctx. lost says why the connection ended, when its keepalives went
+// unanswered.
+func runSession(ctx context.Context, sess *ssh.Session, c Command, line string, lost func() error) Result {
 	res := Result{ExitCode: -1}
 	out := newOutput(c.OnLine)
 	sess.Stdout = out.writer(Stdout)
@@ -181,6 +187,8 @@ func runSession(ctx context.Context, sess *ssh.Session, c Command, line string) 
 	case errors.As(err, &ee):
 		res.ExitCode = ee.ExitStatus()
 		res.Err = failure(c, res.ExitCode, res.Stderr, nil)
+	case lost() != nil:
+		res.Err = failure(c, -1, res.Stderr, lost())
 	case errors.As(err, &em):
 		res.Err = failure(c, -1, res.Stderr, errors.New("remote command ended without an exit status (connection lost?)"))
 	default:

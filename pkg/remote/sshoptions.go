@@ -55,6 +55,16 @@ type SSHOptions struct {
 	// ConnectTimeout, as ssh -o does.
 	DialTimeout time.Duration
 
+	// KeepaliveInterval is how long a connection may stay silent before a
+	// keepalive is sent (ssh's ServerAliveInterval); KeepaliveCountMax how
+	// many intervals of silence end it (ServerAliveCountMax), so that a
+	// host that stops answering mid-run is reported within interval ×
+	// count. 0 means the host's ssh_config value, else
+	// DefaultKeepaliveInterval and DefaultKeepaliveCountMax; a negative
+	// interval sends none. A positive value wins over ssh_config.
+	KeepaliveInterval time.Duration
+	KeepaliveCountMax int
+
 	// EnvScript, when set, is sourced before every remote command line:
 	// `. '<EnvScript>' && <command>`, as Greenplum sources
 	// $GPHOME/greenplum_path.sh.
@@ -78,6 +88,9 @@ func (o SSHOptions) withDefaults() (SSHOptions, error) {
 		o.SessionsPerHost = DefaultSessionsPerHost
 	case o.SessionsPerHost < 1 || o.SessionsPerHost > 9:
 		return o, fmt.Errorf("ssh options: %d sessions per host is outside 1..9 (sshd allows 10 by default)", o.SessionsPerHost)
+	}
+	if o.KeepaliveCountMax < 0 {
+		return o, fmt.Errorf("ssh options: negative keepalive count %d", o.KeepaliveCountMax)
 	}
 	if o.DialTimeout < 0 {
 		return o, fmt.Errorf("ssh options: negative dial timeout %s", o.DialTimeout)
