@@ -69,7 +69,7 @@ func (e *SSHExecutor) checkHostKey(ctx context.Context, host string) error {
 	var verdict error
 	cfg.HostKeyCallback = func(_ string, remote net.Addr, key ssh.PublicKey) error {
 		if !e.opts.InsecureIgnoreHostKeys {
-			verdict = verifyHostKey(s, db, e.opts.Home, remote, key)
+			verdict = e.verifyHostKey(s, db, remote, key)
 		}
 		return errKeyObtained
 	}

@@ -42,7 +42,7 @@ func (e *SSHExecutor) dial(ctx context.Context, host string) (*liveClient, error
 		if e.opts.InsecureIgnoreHostKeys {
 			return nil
 		}
-		return verifyHostKey(s, db, e.opts.Home, remote, key)
+		return e.verifyHostKey(s, db, remote, key)
 	}
 
 	timeout := e.dialTimeout(s)
