@@ -70,7 +70,10 @@ func NewSSHExecutor(opts SSHOptions) (*SSHExecutor, error) {
 }
 
 // Close closes every connection and makes later commands fail. Commands
-// running on a closed connection end with an error.
+// running on a closed connection end with an error. A dial in flight is
+// stopped, and a connection it completes anyway is closed, never used.
+//
+// Locks are taken in one order everywhere: e.mu, then a host's hc.mu.
 func (e *SSHExecutor) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -143,7 +146,10 @@ func (e *SSHExecutor) client(ctx context.Context, host string) (*liveClient, *ho
 }
 
 // dialFor runs one dial attempt and publishes its outcome: the new
-// connection, watched by its keepalives, or the error.
+// connection, watched by its keepalives, or the error. Whether the executor
+// was closed is checked under the same locks as the connection is
+// published, in Close's order, so that a Close in between cannot leave the
+// connection open and usable after it returned.
 func (e *SSHExecutor) dialFor(ctx context.Context, host string, hc *hostConn, a *dialAttempt) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -157,17 +163,17 @@ func (e *SSHExecutor) dialFor(ctx context.Context, host string, hc *hostConn, a 
 	client, err := e.dial(ctx, host)
 	var late *liveClient // completed after Close: closed, never published
 	e.mu.Lock()
+	hc.mu.Lock()
 	if e.closed && client != nil {
 		late, client, err = client, nil, errors.New("ssh executor is closed")
 	}
-	e.mu.Unlock()
-	hc.mu.Lock()
 	a.client, a.err = client, err
 	hc.pending = nil
 	if err == nil {
 		hc.client = client
 	}
 	hc.mu.Unlock()
+	e.mu.Unlock()
 	close(a.done)
 	if late != nil {
 		_ = late.Close()

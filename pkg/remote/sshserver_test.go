@@ -27,12 +27,16 @@ type testServer struct {
 	t       *testing.T
 	ln      net.Listener
 	port    string
-	hostKey ssh.Signer // ed25519, the key tests record in known_hosts
-	extra   ssh.Signer // ecdsa, offered too: clients must prefer the known type
-	client  ssh.Signer // the one authorized client key
-	drop    int        // close this many first connections before the handshake
+	hostKey ssh.Signer    // ed25519, the key tests record in known_hosts
+	extra   ssh.Signer    // ecdsa, offered too: clients must prefer the known type
+	client  ssh.Signer    // the one authorized client key
+	drop    int           // close this many first connections before the handshake
+	held    chan net.Conn // when set, accepted connections wait for release before the handshake
+	release chan struct{}
 	mu      sync.Mutex
 	conns   int
+	open    int // connections past the handshake, not yet closed
+	live    map[*ssh.ServerConn]bool
 	cur     int
 	max     int
 	wg      sync.WaitGroup
@@ -97,6 +101,16 @@ func (s *testServer) setClient(k ssh.Signer) {
 	s.client = k
 }
 
+// holdHandshakes makes the server hand each new connection to the returned
+// channel and start its handshake only once release is called.
+func (s *testServer) holdHandshakes() (accepted <-chan net.Conn, release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.held, s.release = make(chan net.Conn, 16), make(chan struct{})
+	var once sync.Once
+	return s.held, func() { once.Do(func() { close(s.release) }) }
+}
+
 // dropFirst makes the server close its first n connections at once.
 func (s *testServer) dropFirst(n int) {
 	s.mu.Lock()
@@ -108,6 +122,22 @@ func (s *testServer) stats() (conns, maxSessions, open int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.conns, s.max, s.cur
+}
+
+// closeConns closes every SSH connection the server holds open.
+func (s *testServer) closeConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sc := range s.live {
+		_ = sc.Close()
+	}
+}
+
+// openConns is the number of SSH connections the server holds open.
+func (s *testServer) openConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open
 }
 
 func (s *testServer) serve() {
@@ -133,6 +163,7 @@ func (s *testServer) serve() {
 		s.mu.Lock()
 		s.conns++
 		drop := s.conns <= s.drop
+		held, release := s.held, s.release
 		s.mu.Unlock()
 		if drop {
 			_ = conn.Close()
@@ -141,6 +172,10 @@ func (s *testServer) serve() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			if held != nil {
+				held <- conn
+				<-release
+			}
 			s.handleConn(conn, cfg)
 		}()
 	}
@@ -151,6 +186,19 @@ func (s *testServer) handleConn(conn net.Conn, cfg *ssh.ServerConfig) {
 	if err != nil {
 		return
 	}
+	s.mu.Lock()
+	s.open++
+	if s.live == nil {
+		s.live = map[*ssh.ServerConn]bool{}
+	}
+	s.live[sc] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.open--
+		delete(s.live, sc)
+		s.mu.Unlock()
+	}()
 	defer sc.Close()
 	go ssh.DiscardRequests(reqs)
 	var wg sync.WaitGroup
