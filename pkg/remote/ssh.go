@@ -14,11 +14,8 @@ import (
 // host, dialled on first use and shared by every command on that host, and
 // caps the sessions open at once on each connection. It honours ssh_config
 // (HostName, Port, User, IdentityFile, IdentitiesOnly, StrictHostKeyChecking,
-// UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias, ConnectTimeout,
-// ServerAliveInterval, ServerAliveCountMax), verifies host keys against
-// known_hosts and never writes to it. Keepalives end a connection to a host
-// that stops answering, and every connection failure is an *SSHError that
-// names its reason.
+// UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias, ConnectTimeout),
+// verifies host keys against known_hosts and never writes to it.
 //
 // The remote login shell runs CommandLine(c), prefixed with the EnvScript
 // when one is set. It is safe for concurrent use; Close it when done.

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -140,7 +142,7 @@ func TestIntegrationHostKeyProblems(t *testing.T) {
 	msg := err.Error()
 	for _, want := range []string{
 		"failed for 3 of 4 hosts",
-		"nothing: ssh host key check: unreachable",
+		"nothing: ssh host key check: ssh to nothing (127.0.0.1:" + closedPort + "): connection refused",
 		"sdw3: ssh host key check: host key for sdw3 (127.0.60.3:22) is not in known_hosts",
 		"add it with: ssh-keyscan -p 22 -t ed25519 sdw3 >> " + e.knownHosts,
 		"sdw4: ssh host key check: HOST KEY CHANGED for sdw4",
@@ -299,5 +301,108 @@ func TestIntegrationStop(t *testing.T) {
 	}
 	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
 		t.Fatalf("pid file left: %v", err)
+	}
+}
+
+// TestIntegrationReasons: against the real sshd, each way a connection
+// fails gives an *SSHError with its reason and a message that says it.
+func TestIntegrationReasons(t *testing.T) {
+	e := newRealEnv(t)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, closedPort, _ := net.SplitHostPort(closed.Addr().String())
+	closed.Close()
+	silent := silentListener(t)
+	stranger := filepath.Join(t.TempDir(), "id_stranger")
+	writePrivateKey(t, stranger)
+	e.write(t, "Host refused\n  HostName 127.0.0.1\n  Port "+closedPort+
+		"\nHost silent\n  HostName 127.0.0.1\n  Port "+silent, []string{"sdw1", "sdw3"}, []string{"sdw4"})
+	x := e.executor(t, func(o *SSHOptions) { o.DialTimeout = time.Second })
+	// Only a key sshd does not accept, for sdw3.
+	strangerConfig := filepath.Join(t.TempDir(), "ssh_config")
+	if err := os.WriteFile(strangerConfig, []byte("Host *\n  IdentityFile "+stranger+"\n  UserKnownHostsFile "+e.knownHosts+"\n  GlobalKnownHostsFile none\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	xs := e.executor(t, func(o *SSHOptions) { o.ConfigFile = strangerConfig })
+	for host, want := range map[string]struct {
+		reason Reason
+		text   string
+	}{
+		"refused": {ReasonRefused, "connection refused: nothing listens on port " + closedPort},
+		"silent":  {ReasonTimeout, "timeout: the server accepted the TCP connection but did not complete the SSH handshake within 1s"},
+		"sdw2":    {ReasonHostKeyUnknown, "add it with: ssh-keyscan -p 22 -t ed25519 sdw2 >> " + e.knownHosts},
+		"sdw3":    {ReasonAuth, "authentication failed: the server refused every key offered for user gpadmin (offered: " + stranger},
+		"sdw4":    {ReasonHostKeyChanged, "HOST KEY CHANGED for sdw4 (127.0.60.4:22)"},
+	} {
+		ex := x
+		if host == "sdw3" {
+			ex = xs
+		}
+		r := ex.Exec(t.Context(), Command{Host: host, Argv: []string{"true"}})
+		se := SSHFailure(r.Err)
+		if se == nil || se.Reason != want.reason || !strings.Contains(r.Err.Error(), want.text) {
+			t.Errorf("%s: want %s with %q, got %v", host, want.reason, want.text, r.Err)
+		}
+	}
+}
+
+// TestIntegrationStalledSession: the sshd process serving a command is
+// stopped (SIGSTOP) while the command runs; with ssh_config's
+// ServerAliveInterval 1 and ServerAliveCountMax 2 the command ends as a
+// lost connection within about two seconds, and another host's command
+// completes.
+func TestIntegrationStalledSession(t *testing.T) {
+	e := newRealEnv(t)
+	e.write(t, "Host *\n  ServerAliveInterval 1\n  ServerAliveCountMax 2", []string{"sdw1", "sdw2"}, nil)
+	x := e.executor(t, nil)
+	// The first sshd above the remote shell is the unprivileged one that
+	// carries this connection, running as gpadmin.
+	const findSSHD = `p=$PPID
+while [ "$(ps -o comm= -p "$p")" != sshd ]; do p=$(ps -o ppid= -p "$p" | tr -d ' '); done
+echo "$p"
+exec sleep 30
+`
+	pids := make(chan int, 1)
+	var stalled, other Result
+	var endedAt time.Time
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer func() { endedAt = time.Now() }()
+		stalled = x.Exec(t.Context(), Command{Host: "sdw1", Script: findSSHD, OnLine: func(l Line) {
+			if n, err := strconv.Atoi(l.Text); err == nil {
+				pids <- n
+			}
+		}})
+	}()
+	go func() {
+		defer wg.Done()
+		other = x.Exec(t.Context(), Command{Host: "sdw2", Script: "sleep 4; echo done"})
+	}()
+	var pid int
+	select {
+	case pid = <-pids:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no sshd pid from sdw1")
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("SIGSTOP sshd %d: %v", pid, err)
+	}
+	stoppedAt := time.Now()
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	wg.Wait()
+	took := endedAt.Sub(stoppedAt)
+	fmt.Printf("stalled session: sshd %d stopped; lost connection reported %s later (limit 2s): %v\n", pid, took, stalled.Err)
+	if took > 4*time.Second {
+		t.Errorf("reported %s after the stop, want about 2s (ServerAliveInterval 1 x ServerAliveCountMax 2)", took)
+	}
+	if se := SSHFailure(stalled.Err); se == nil || se.Reason != ReasonLost || !strings.Contains(stalled.Err.Error(), "connection lost: the host stopped answering") {
+		t.Fatalf("stalled session: want a lost connection, got exit %d: %v", stalled.ExitCode, stalled.Err)
+	}
+	if !other.OK() || other.Stdout != "done\n" {
+		t.Fatalf("the other host's command: %v %q", other.Err, other.Stdout)
 	}
 }
