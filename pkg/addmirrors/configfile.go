@@ -89,7 +89,7 @@ func parseConfigLine(text string, n int, name string) (ConfigLine, error) {
 	}
 	l.Content = c
 	if l.Address, err = parseAddress(address); err != nil {
-		return ConfigLine{}, app.Errorf("Invalid address on line %d of file %s: %v", n, name, err)
+		return ConfigLine{}, app.Errorf("Invalid address on line %d of file %s: %w", n, name, err)
 	}
 	if l.DataDir, err = parseDataDir(dir, n); err != nil {
 		return ConfigLine{}, err

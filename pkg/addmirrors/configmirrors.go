@@ -78,7 +78,7 @@ func MirrorsFromConfig(ctx context.Context, c *cluster.Cluster, lines []ConfigLi
 		owner[ps], owner[ds] = label, label
 		if lookup != nil && !resolved[l.Address] {
 			if _, err := lookup(ctx, l.Address); err != nil {
-				return nil, app.Errorf("%s: cannot resolve host %s: %v; fix the address or the host's DNS or /etc/hosts entry", where, l.Address, err)
+				return nil, app.Errorf("%s: cannot resolve host %s: %w; fix the address or the host's DNS or /etc/hosts entry", where, l.Address, err)
 			}
 			resolved[l.Address] = true
 		}

@@ -114,7 +114,7 @@ func progressTerminal(env *app.Env, opts *Options) *os.File {
 // known host key; the error lists every host with the line that fixes it.
 func checkHosts(ctx context.Context, ex remote.HostExecutor, c *cluster.Cluster) error {
 	if err := ex.CheckHostKeys(ctx, c.Hosts()); err != nil {
-		return app.Errorf("%v", err)
+		return app.Errorf("%w", err)
 	}
 	return nil
 }

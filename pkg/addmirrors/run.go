@@ -202,7 +202,7 @@ func confirmNonStandard(ctx context.Context, env *app.Env, opts *Options, view *
 func readConfigFile(name string) ([]ConfigLine, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, app.Errorf("cannot read the mirror configuration file given with -i: %v", err)
+		return nil, app.Errorf("cannot read the mirror configuration file given with -i: %w", err)
 	}
 	defer f.Close()
 	return ParseMirrorConfig(f, name)
@@ -212,7 +212,7 @@ func readConfigFile(name string) ([]ConfigLine, error) {
 func readDirFile(name string, want int) ([]string, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, app.Errorf("cannot read the mirror data directory file given with -m: %v", err)
+		return nil, app.Errorf("cannot read the mirror data directory file given with -m: %w", err)
 	}
 	defer f.Close()
 	return ReadDirFile(f, name, want)
@@ -223,15 +223,15 @@ func readDirFile(name string, want int) ([]string, error) {
 func writeConfigFile(name string, mirrors []Mirror) (err error) {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
 	if err != nil {
-		return app.Errorf("cannot write the mirror configuration file given with -o: %v", err)
+		return app.Errorf("cannot write the mirror configuration file given with -o: %w", err)
 	}
 	defer func() {
 		if cerr := f.Close(); cerr != nil && err == nil {
-			err = app.Errorf("write %s: %v", name, cerr)
+			err = app.Errorf("write %s: %w", name, cerr)
 		}
 	}()
 	if err := WriteMirrorConfig(f, ConfigLines(mirrors)); err != nil {
-		return app.Errorf("write %s: %v", name, err)
+		return app.Errorf("write %s: %w", name, err)
 	}
 	return nil
 }
@@ -263,7 +263,7 @@ func mirrorlessView(c *cluster.Cluster) (*cluster.Cluster, int, error) {
 	}
 	view, err := cluster.New(keep)
 	if err != nil {
-		return nil, n, app.Errorf("plan on the mirrorless view: %v", err)
+		return nil, n, app.Errorf("plan on the mirrorless view: %w", err)
 	}
 	return view, n, nil
 }

@@ -223,7 +223,7 @@ func Run(ctx context.Context, env Env, opts Options, mirrors []Mirror) (Report, 
 	era, err := cluster.ReadEra(opts.CoordinatorDataDir, opts.Flavour)
 	if err != nil {
 		// Starting mirrors with GPERA=None would hide a damaged file.
-		return Report{}, &InputError{Problems: []string{fmt.Sprintf("%v: fix or remove the file (gpstart writes a new one)", err)}}
+		return Report{}, &InputError{Problems: []error{fmt.Errorf("%w: fix or remove the file (gpstart writes a new one)", err)}}
 	}
 	r.era = era
 	steps, err := r.steps(ctx)
@@ -280,13 +280,22 @@ func resultErr(res remote.Result) error {
 	return fmt.Errorf("%s on %s: exit status %d: %s", res.Command.Label, res.Command.Host, res.ExitCode, strings.TrimSpace(res.Stderr))
 }
 
-// InputError is a refusal before anything changed.
+// InputError is a refusal before anything changed: every problem found,
+// each an error that keeps its cause (an *remote.SSHError, a
+// *remote.ChangedHostKeyError, ...) for errors.As.
 type InputError struct {
-	Problems []string
+	Problems []error
 }
 
 func (e *InputError) Error() string {
-	return "cannot build the mirrors; nothing was changed:\n  " + strings.Join(e.Problems, "\n  ")
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Error()
+	}
+	return "cannot build the mirrors; nothing was changed:\n  " + strings.Join(msgs, "\n  ")
 }
+
+// Unwrap returns the problems.
+func (e *InputError) Unwrap() []error { return e.Problems }
 
 var errSkipped = errors.New("skipped")

@@ -29,11 +29,11 @@ func (r *run) preflight(ctx context.Context) error {
 	log.Info("Checking the mirror targets")
 	if r.env.CheckHostKeys != nil {
 		if err := r.env.CheckHostKeys(ctx, hostsOf(r.ms, true)); err != nil {
-			return &InputError{Problems: []string{err.Error()}}
+			return &InputError{Problems: []error{err}}
 		}
 	}
-	var problems []string
-	add := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	var problems []error
+	add := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
 
 	// The catalog, re-read now: sources are up acting primaries, targets new.
 	c, err := cluster.Load(ctx, r.env.Conn)
@@ -131,7 +131,7 @@ func (r *run) probeHosts(ctx context.Context) (map[int]TargetProbe, map[int]int6
 	}
 	res := remote.Runner{Exec: r.env.Exec, Limit: r.opts.BatchSize}.Run(ctx, cmds)
 	if err := remote.Failures(res); err != nil {
-		return nil, nil, &InputError{Problems: []string{err.Error()}}
+		return nil, nil, &InputError{Problems: []error{err}}
 	}
 	targets := map[int]TargetProbe{}
 	sizes := map[int]int64{}
@@ -183,15 +183,15 @@ func (r *run) sourceHosts() []string {
 
 // checkSlots refuses a source whose replication slot is in use by a
 // walsender: something already replicates from that primary.
-func (r *run) checkSlots(ctx context.Context) []string {
-	var problems []string
+func (r *run) checkSlots(ctx context.Context) []error {
+	var problems []error
 	for _, m := range r.ms {
 		active, exists, err := r.slotState(ctx, m.Source)
 		switch {
 		case err != nil:
-			problems = append(problems, fmt.Sprintf("%s: %v", m.Label(), err))
+			problems = append(problems, fmt.Errorf("%s: %w", m.Label(), err))
 		case exists && active:
-			problems = append(problems, fmt.Sprintf("%s: the replication slot %s on its primary %s:%d is in use", m.Label(), SlotName, m.Source.Hostname, m.Source.Port))
+			problems = append(problems, fmt.Errorf("%s: the replication slot %s on its primary %s:%d is in use", m.Label(), SlotName, m.Source.Hostname, m.Source.Port))
 		}
 	}
 	return problems
@@ -245,17 +245,17 @@ func compactSorted(s []string) []string {
 // overwriteProblems checks, on the catalog read again inside the run, that
 // an Overwrite target may be overwritten: its row is there, unchanged,
 // down, and not the acting primary of its content.
-func overwriteProblems(c *cluster.Cluster, m Mirror) []string {
+func overwriteProblems(c *cluster.Cluster, m Mirror) []error {
 	t, ok := c.ByDBID(m.Target.DBID)
 	switch {
 	case !ok:
-		return []string{fmt.Sprintf("%s: dbid %d is no longer in the catalog", m.Label(), m.Target.DBID)}
+		return []error{fmt.Errorf("%s: dbid %d is no longer in the catalog", m.Label(), m.Target.DBID)}
 	case t.Hostname != m.Target.Hostname || t.Port != m.Target.Port || filepath.Clean(t.DataDir) != filepath.Clean(m.Target.DataDir):
-		return []string{fmt.Sprintf("%s: its row changed in the catalog (now %s)", m.Label(), t)}
+		return []error{fmt.Errorf("%s: its row changed in the catalog (now %s)", m.Label(), t)}
 	case t.IsUp():
-		return []string{fmt.Sprintf("%s: it is up in the catalog: only a failed instance is copied over", m.Label())}
+		return []error{fmt.Errorf("%s: it is up in the catalog: only a failed instance is copied over", m.Label())}
 	case t.IsPrimary():
-		return []string{fmt.Sprintf("%s: it is the acting primary of content %d: it is never copied over", m.Label(), t.ContentID)}
+		return []error{fmt.Errorf("%s: it is the acting primary of content %d: it is never copied over", m.Label(), t.ContentID)}
 	}
 	return nil
 }

@@ -259,7 +259,7 @@ func (r *run) hbaEntries(ctx context.Context) (map[string][]string, error) {
 			}
 			a, err := r.env.LookupHost(ctx, h)
 			if err != nil {
-				return nil, &InputError{Problems: []string{fmt.Sprintf("resolve %s for pg_hba.conf: %v", h, err)}}
+				return nil, &InputError{Problems: []error{fmt.Errorf("resolve %s for pg_hba.conf: %w", h, err)}}
 			}
 			addrs[h] = compactSorted(a)
 		}

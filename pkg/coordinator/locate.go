@@ -18,10 +18,10 @@ func ReadConf(log *slog.Logger, dataDir string, f cluster.Flavour) (conf cluster
 	word := f.CoordinatorWord()
 	log.Debug(fmt.Sprintf("Obtaining %s's port from %s data directory", word, word))
 	if conf, err = cluster.ReadPostgresConf(dataDir); err != nil {
-		return nil, 0, app.Errorf("%v (is %s the %s data directory?)", err, dataDir, word)
+		return nil, 0, app.Errorf("%w (is %s the %s data directory?)", err, dataDir, word)
 	}
 	if port, err = conf.Port(); err != nil {
-		return nil, 0, app.Errorf("%s port in %s: %v", word, filepath.Join(dataDir, "postgresql.conf"), err)
+		return nil, 0, app.Errorf("%s port in %s: %w", word, filepath.Join(dataDir, "postgresql.conf"), err)
 	}
 	log.Debug(fmt.Sprintf("Read from postgresql.conf port=%d", port))
 	return conf, port, nil
@@ -34,7 +34,7 @@ func ReadConf(log *slog.Logger, dataDir string, f cluster.Flavour) (conf cluster
 func Locate(ctx context.Context, env *app.Env, gphome, dataDirFlag string) (cluster.Version, string, error) {
 	v, err := cluster.LocalVersion(ctx, env.Exec, gphome)
 	if err != nil {
-		return cluster.Version{}, "", app.Errorf("%v (is GPHOME=%s a Greenplum installation?)", err, gphome)
+		return cluster.Version{}, "", app.Errorf("%w (is GPHOME=%s a Greenplum installation?)", err, gphome)
 	}
 	mdd, err := cluster.CoordinatorDataDir(dataDirFlag, env.Getenv, v.Flavour)
 	if err != nil {

@@ -68,7 +68,7 @@ func Open(ctx context.Context, env *app.Env, opts Options) (_ *Coordinator, err 
 
 	log.Debug("Running Command: $GPHOME/bin/postgres --gp-version")
 	if c.Local, err = cluster.LocalVersion(ctx, env.Exec, c.GPHome); err != nil {
-		return nil, app.Errorf("%v (is GPHOME=%s a Greenplum installation?)", err, c.GPHome)
+		return nil, app.Errorf("%w (is GPHOME=%s a Greenplum installation?)", err, c.GPHome)
 	}
 	f := c.Local.Flavour
 	word := f.CoordinatorWord()
@@ -102,7 +102,7 @@ func Open(ctx context.Context, env *app.Env, opts Options) (_ *Coordinator, err 
 	}
 	log.Debug(cluster.ConnectMessage(cfg))
 	if c.Conn, err = env.Connect(ctx, cfg); err != nil {
-		return nil, app.Errorf("cannot connect to the %s on port %d: %v", word, c.Port, err)
+		return nil, app.Errorf("cannot connect to the %s on port %d: %w", word, c.Port, err)
 	}
 	defer func() {
 		if err != nil {
@@ -115,7 +115,7 @@ func Open(ctx context.Context, env *app.Env, opts Options) (_ *Coordinator, err 
 	log.Info(fmt.Sprintf("%s %s Version: '%s'", word, f.ProductWord(), c.ServerVersion))
 	server, err := serverVersion(ctx, c.Conn, c.ServerVersion, c.Local)
 	if err != nil {
-		return nil, app.Errorf("%s at port %d: %v", word, c.Port, err)
+		return nil, app.Errorf("%s at port %d: %w", word, c.Port, err)
 	}
 	if err = cluster.CheckCompatible(c.Local, server); err != nil {
 		return nil, &app.ExpectedError{Err: err}

@@ -121,7 +121,7 @@ func prepare(ctx context.Context, env *Env, o *CreateOptions) (Plan, bool, error
 	}
 	p, err := PlanDemoMirrors(BuildPlan(o, Facts{Dir: dir, GPHome: home, CoordinatorHost: coord, Addresses: addrs}), o.Mirrors)
 	if err != nil {
-		return Plan{}, false, app.Errorf("%v", err)
+		return Plan{}, false, app.Errorf("%w", err)
 	}
 	return p, exists, nil
 }

@@ -145,7 +145,7 @@ func (s *stopper) prepare(ctx context.Context) (err error) {
 	log.Debug(cluster.ConnectMessage(cfg))
 	conn, err := s.env.Connect(ctx, cfg)
 	if err != nil {
-		return app.Errorf("cannot connect to the %s on port %d: %v", s.coord, s.port, err)
+		return app.Errorf("cannot connect to the %s on port %d: %w", s.coord, s.port, err)
 	}
 	defer func() { err = errors.Join(err, conn.Close(ctx)) }()
 	if s.cluster, err = cluster.Load(ctx, conn); err != nil {
@@ -171,7 +171,7 @@ func (s *stopper) checkRunning() error {
 		return app.Errorf("postmaster.pid file does not exist.  is %s instance already stopped?", s.product())
 	}
 	if err != nil {
-		return app.Errorf("read %s: %v", pidFile, err)
+		return app.Errorf("read %s: %w", pidFile, err)
 	}
 	first, _, _ := strings.Cut(string(b), "\n")
 	s.pid, _ = strconv.Atoi(strings.TrimSpace(first))
@@ -185,7 +185,7 @@ func (s *stopper) checkRunning() error {
 	_ = os.Remove(fmt.Sprintf("/tmp/.s.PGSQL.%d", s.port)) // absent is fine
 	log.Info(fmt.Sprintf("Clearing %s instance pid file", s.coordCap))
 	if err := os.Remove(pidFile); err != nil {
-		return app.Errorf("remove %s: %v", pidFile, err)
+		return app.Errorf("remove %s: %w", pidFile, err)
 	}
 	log.Info("Setting recovery parameters")
 	s.mode = "fast"

@@ -99,7 +99,7 @@ func (s *starter) checkStandby(ctx context.Context) error {
 	ownTLI, ownErr := timeline(own)
 	sbTLI, sbErr := timeline(theirs)
 	if ownErr != nil {
-		return errors.Join(app.Errorf("cannot read the %s's timeline: %v", s.coord, ownErr), s.stopCoordinator(wctx, "fast"))
+		return errors.Join(app.Errorf("cannot read the %s's timeline: %w", s.coord, ownErr), s.stopCoordinator(wctx, "fast"))
 	}
 	if sbErr != nil {
 		log.Warn(fmt.Sprintf("Standby host is unreachable, cannot determine whether the standby is currently acting as the %s. Received error: %v", s.coord, sbErr))

@@ -64,7 +64,7 @@ func (s *starter) startCoordinatorAdmin(ctx context.Context) error {
 	log.Info("Setting new " + s.coord + " era")
 	s.era = cluster.NewEra(s.env.Hostname, s.port, s.mdd, s.env.Now())
 	if err := s.writeEra(); err != nil {
-		return errors.Join(app.Errorf("%v", err), s.stopCoordinator(ctx, "fast"))
+		return errors.Join(app.Errorf("%w", err), s.stopCoordinator(ctx, "fast"))
 	}
 	log.Info(s.coordCap + " Started...")
 	return nil
@@ -78,7 +78,7 @@ func (s *starter) readCatalog(ctx context.Context) (err error) {
 	log.Debug(cluster.ConnectMessage(cfg))
 	conn, err := s.env.Connect(ctx, cfg)
 	if err != nil {
-		return app.Errorf("cannot connect to the %s on port %d: %v", s.coord, s.port, err)
+		return app.Errorf("cannot connect to the %s on port %d: %w", s.coord, s.port, err)
 	}
 	defer func() { err = errors.Join(err, conn.Close(ctx)) }()
 	if s.cluster, err = cluster.Load(ctx, conn); err != nil {
@@ -121,7 +121,7 @@ func (s *starter) startCoordinator(ctx context.Context) (string, error) {
 	st := pgcmd.Start{Flavour: s.flavour, GPHome: s.gphome, Kind: pgcmd.CoordinatorNormal, DataDir: s.mdd, Port: s.port,
 		Era: s.era, Wait: true, Timeout: s.opts.Timeout, RestrictedConnections: s.restricted(), SpecialMode: s.opts.SpecialMode}
 	if err := s.pgCtlStart(ctx, st); err != nil {
-		return "", app.Errorf("could not start the %s: %v", s.coord, err)
+		return "", app.Errorf("could not start the %s: %w", s.coord, err)
 	}
 	status := pgcmd.Status(s.gphome, s.mdd)
 	log.Debug("Running Command: " + pgcmd.Display(s.gphome, status))
@@ -140,7 +140,7 @@ func (s *starter) startCoordinator(ctx context.Context) (string, error) {
 		log.Warn(msg)
 	}
 	if err := s.writeEra(); err != nil {
-		return msg, app.Errorf("%v", err)
+		return msg, app.Errorf("%w", err)
 	}
 	return msg, nil
 }

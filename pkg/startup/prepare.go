@@ -40,7 +40,7 @@ func (s *starter) prepare(ctx context.Context) (err error) {
 	}
 	s.port = port
 	if s.maxConns, err = conf.MaxConnections(); err != nil {
-		return app.Errorf("%s max_connections: %v", s.coord, err)
+		return app.Errorf("%s max_connections: %w", s.coord, err)
 	}
 	log.Debug(fmt.Sprintf("Read from postgresql.conf max_connections=%d", s.maxConns))
 	log.Debug("Running Command: $GPHOME/bin/postgres --gp-version")
@@ -154,12 +154,12 @@ func (s *starter) recoverStaleCoordinator(ctx context.Context) error {
 	if haveSock {
 		log.Info(fmt.Sprintf("Clearing %s instance lock files", s.coordCap))
 		if err := os.Remove(sock); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return app.Errorf("remove %s: %v", sock, err)
+			return app.Errorf("remove %s: %w", sock, err)
 		}
 	}
 	log.Info(fmt.Sprintf("Clearing %s instance pid file", s.coordCap))
 	if err := os.Remove(filepath.Join(s.mdd, "postmaster.pid")); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return app.Errorf("remove %s: %v", filepath.Join(s.mdd, "postmaster.pid"), err)
+		return app.Errorf("remove %s: %w", filepath.Join(s.mdd, "postmaster.pid"), err)
 	}
 	wctx := context.WithoutCancel(ctx)
 	if err := s.pgCtlStart(wctx, s.adminStart()); err != nil {
@@ -167,7 +167,7 @@ func (s *starter) recoverStaleCoordinator(ctx context.Context) error {
 	}
 	log.Info("Commencing forced instance shutdown")
 	if err := s.stopCoordinator(wctx, "immediate"); err != nil {
-		return app.Errorf("forced shutdown of the %s after recovery startup: %v", s.coord, err)
+		return app.Errorf("forced shutdown of the %s after recovery startup: %w", s.coord, err)
 	}
 	return nil
 }
@@ -182,7 +182,7 @@ func (s *starter) clearSocket() error {
 	if _, err := os.Stat(s.socketPath()); err == nil {
 		s.env.Log.Info(fmt.Sprintf("Clearing %s instance lock files", s.coordCap))
 		if err := os.Remove(s.socketPath()); err != nil {
-			return app.Errorf("remove %s: %v", s.socketPath(), err)
+			return app.Errorf("remove %s: %w", s.socketPath(), err)
 		}
 	}
 	return nil

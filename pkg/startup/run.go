@@ -85,7 +85,7 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	}
 	s.env.Log.Info(fmt.Sprintf("Shutting down %s", s.coord))
 	if err := s.stopCoordinator(wctx, "fast"); err != nil {
-		return app.Errorf("could not stop the %s after reading the catalog: %v", s.coord, err)
+		return app.Errorf("could not stop the %s after reading the catalog: %w", s.coord, err)
 	}
 	segs, skipped := s.segmentsToStart()
 	if !opts.NonInteractive {
