@@ -17,6 +17,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/cluster/clustertest"
 	"github.com/gpmgmt/gpmgmt/pkg/coordinator"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
+	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
 // The fixtures every report is tested on (issue 7): the cluster of the GP6
@@ -86,7 +87,7 @@ func healthyGP6() *fixture {
 				Sent: "0/140402F0", Flush: "0/140402F0", FlushLeft: "0", Replay: "0/140402F0", ReplayLeft: "0",
 				BackendStart: "2026-11-23 18:49:59.112345+00", SentLeft: "0"}}},
 		},
-		Binary: map[string]string{}, HostWarnings: map[string]string{},
+		Binary: map[string]string{}, HostWarnings: map[string]string{}, HostErrors: map[string]error{},
 	}
 	return f
 }
@@ -156,13 +157,22 @@ func unbalanced() *fixture {
 // hostUnreachable: the mirrors live on sdw2, which does not answer.
 func hostUnreachable() *fixture {
 	f := healthyGP6()
+	err := &remote.HostError{Host: "sdw2", Label: "status of sdw2", ExitCode: -1, Err: noRoute("sdw2")}
 	for _, dbid := range []int{4, 5} {
 		s := f.byDBID(dbid)
 		s.Hostname, s.Address = "sdw2", "sdw2"
-		f.obs.Instances[dbid] = Observed{HostErr: "Error getting status from host sdw2", Ready: -1}
+		f.obs.Instances[dbid] = Observed{HostErr: "Error getting status from host sdw2", Reason: failureReason("sdw2", err), Ready: -1}
 	}
 	f.obs.HostWarnings["sdw2"] = "Error getting status from host sdw2"
+	f.obs.HostErrors["sdw2"] = err
 	return f
+}
+
+// noRoute is the SSH failure of a host that has no route.
+func noRoute(host string) error {
+	return &remote.SSHError{Host: host, Addr: host + ":22", Reason: remote.ReasonUnreachable,
+		Detail: "no route to the host: is it up, and is the network between us working?",
+		Err:    errors.New("dial tcp " + host + ":22: connect: no route to host")}
 }
 
 // withStandby is healthyGP6 with a standby coordinator on smdw.

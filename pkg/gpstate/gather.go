@@ -20,6 +20,10 @@ type Observed struct {
 	// host could not be reached or its script failed. Greenplum's words:
 	// "Error getting status from host <address>".
 	HostErr string
+	// Reason says why, on one line, when the host's command failed: the
+	// SSH failure (host key, authentication, refused, timeout, lost), a
+	// timeout of the script, or its exit status and stderr.
+	Reason string
 	PIDFile bool // postmaster.pid exists
 	PID     int  // its first line; 0 when absent or unreadable
 	Lock    bool // /tmp/.s.PGSQL.<port>.lock exists
@@ -91,6 +95,18 @@ type Observation struct {
 	Binary    map[string]string    // postgres --gp-version by host, when asked
 	// HostWarnings are Greenplum's per-host warnings, by host.
 	HostWarnings map[string]string
+	// HostErrors are the errors of the hosts whose status command failed,
+	// by host: a *remote.HostError, with an *remote.SSHError inside when
+	// the connection failed (errors.As finds a changed host key there).
+	HostErrors map[string]error
+}
+
+// Reason returns why host gave no status, on one line, or "".
+func (o *Observation) Reason(host string) string {
+	if o == nil || o.HostErrors[host] == nil {
+		return ""
+	}
+	return failureReason(host, o.HostErrors[host])
 }
 
 // Request says what to gather beyond the pid, lock file and socket checks.
@@ -178,7 +194,8 @@ func boolArg(b bool) string {
 // whose command failed, or gave no line for an instance, gets Greenplum's
 // warning for every instance of it.
 func Parse(c *cluster.Cluster, results []remote.Result) *Observation {
-	o := &Observation{Instances: map[int]Observed{}, Repl: map[int]*Replication{}, Binary: map[string]string{}, HostWarnings: map[string]string{}}
+	o := &Observation{Instances: map[int]Observed{}, Repl: map[int]*Replication{}, Binary: map[string]string{},
+		HostWarnings: map[string]string{}, HostErrors: map[string]error{}}
 	byHost := map[string][]cluster.Segment{}
 	for _, s := range c.All() {
 		byHost[s.Hostname] = append(byHost[s.Hostname], s)
@@ -192,8 +209,9 @@ func Parse(c *cluster.Cluster, results []remote.Result) *Observation {
 		}
 		if r.Err != nil && r.ExitCode != 0 {
 			o.HostWarnings[host] = "Error getting status from host " + addr
+			o.HostErrors[host] = r.Err
 			for _, s := range segs {
-				o.Instances[s.DBID] = Observed{HostErr: o.HostWarnings[host], Ready: -1}
+				o.Instances[s.DBID] = Observed{HostErr: o.HostWarnings[host], Reason: o.Reason(host), Ready: -1}
 			}
 			continue
 		}

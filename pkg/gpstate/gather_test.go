@@ -46,8 +46,14 @@ func TestStatusCommandsGolden(t *testing.T) {
 	golden.Check(t, "gpstate", "status.sh.golden", []byte(statusScript))
 }
 
-// TestParse: a host that answered, one that could not be reached, and one
-// whose script printed nothing for an instance.
+// TestParse: a host that answered, one that could not be reached (its host
+// key changed), and one whose script printed nothing for an instance. The
+// unreachable host's error is kept whole: errors.As finds the changed key.
+// changedKey is the host key error of sdw2, as pkg/remote words it.
+var changedKey = &remote.ChangedHostKeyError{Host: "sdw2", Addr: "10.0.0.2:22", KeyName: "sdw2", KeyType: "ssh-ed25519",
+	Fingerprint: "SHA256:Pc0kGSQlmrLfBD2XU2XqfLW8AxHfyGyZJwtdE4l6Fw0", Known: []string{"~/.ssh/known_hosts:12"},
+	Fix: "ssh-keygen -R sdw2 -f ~/.ssh/known_hosts"}
+
 func TestParse(t *testing.T) {
 	f := hostUnreachable()
 	f.segs = append(f.segs, seg(6, -1, cluster.RoleMirror, cluster.ModeSynced, "smdw", 7000, "/data/standby"))
@@ -65,16 +71,21 @@ func TestParse(t *testing.T) {
 	}, "\n") + "\n"
 	results := []remote.Result{
 		{Command: remote.Command{Host: "mdw"}, Stdout: mdw},
-		{Command: remote.Command{Host: "sdw2"}, ExitCode: -1, Err: errors.New("ssh connect to sdw2:22: connection refused")},
+		{Command: remote.Command{Host: "sdw2"}, ExitCode: -1, Err: &remote.HostError{Host: "sdw2", ExitCode: -1, Err: &remote.SSHError{
+			Host: "sdw2", Addr: "sdw2:22", Reason: remote.ReasonHostKeyChanged, Err: changedKey}}},
 		{Command: remote.Command{Host: "smdw"}, Stdout: "gpstate-status 99 1 1 1 1 0\n"},
 	}
 	o := Parse(c, results)
+	var ce *remote.ChangedHostKeyError
+	if !errors.As(o.HostErrors["sdw2"], &ce) || ce.Host != "sdw2" {
+		t.Errorf("the changed host key is lost: %#v", o.HostErrors["sdw2"])
+	}
 	want := map[int]Observed{
 		1:  {PIDFile: true, PID: 6071, Lock: true, Active: true, Ready: 0},
 		2:  {PIDFile: true, PID: 6161, Lock: true, Active: true, Ready: 0},
 		3:  {Ready: 2},
-		4:  {HostErr: "Error getting status from host sdw2", Ready: -1},
-		5:  {HostErr: "Error getting status from host sdw2", Ready: -1},
+		4:  {HostErr: "Error getting status from host sdw2", Reason: changedKey.Error(), Ready: -1},
+		5:  {HostErr: "Error getting status from host sdw2", Reason: changedKey.Error(), Ready: -1},
 		6:  {HostErr: "No status output provided from host smdw", Ready: -1},
 		99: {PIDFile: true, PID: 1, Lock: true, Active: true, Ready: 0},
 	}

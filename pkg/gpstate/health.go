@@ -301,7 +301,9 @@ func healthStandby(st *Status, sb cluster.Segment) []HealthProblem {
 }
 
 // healthHosts returns one UNREACHABLE problem per host that gave no status
-// for some instance other than the coordinator.
+// for some instance other than the coordinator, with the reason: the SSH
+// failure (host key, authentication, refused, timeout, lost connection),
+// else Greenplum's host warning.
 func healthHosts(st *Status) []HealthProblem {
 	var probs []HealthProblem
 	for _, h := range st.Cluster.AllHosts() {
@@ -312,7 +314,7 @@ func healthHosts(st *Status) []HealthProblem {
 			if o := st.observed(s); s.Hostname == h && !s.IsCoordinator() && o.HostErr != "" {
 				names = append(names, s.Label())
 				ids = append(ids, s.DBID)
-				why = cmp.Or(why, o.HostErr)
+				why = cmp.Or(why, o.Reason, o.HostErr)
 			}
 		}
 		if len(ids) > 0 {

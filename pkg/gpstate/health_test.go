@@ -260,7 +260,7 @@ func newHealthRig(t *testing.T, f *fixture) *healthRig {
 		}
 		resp := remotetest.Response{Stdout: healthScriptOutput(c, f.obs, h)}
 		if f.obs.HostWarnings[h] != "" {
-			resp = remotetest.Response{Err: errors.New("dial tcp " + h + ":22: connect: no route to host")}
+			resp = remotetest.Response{Err: noRoute(h)}
 		}
 		exec.OnScript(h, statusScript, resp)
 	}

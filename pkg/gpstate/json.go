@@ -54,7 +54,7 @@ type (
 
 	jsonObserved struct {
 		Reachable         bool    `json:"reachable"`           // the host gave this instance's status
-		Error             *string `json:"error"`               // why not: Greenplum's host warning
+		Error             *string `json:"error"`               // why not: Greenplum's host warning, then the reason
 		PostmasterPIDFile *bool   `json:"postmaster_pid_file"` // <datadir>/postmaster.pid exists
 		PID               *int    `json:"pid"`                 // its first line
 		PIDError          *string `json:"pid_error"`           // the pid checks' error (spec §1.9)
@@ -246,7 +246,11 @@ func newJSONInstance(st *Status, s cluster.Segment) jsonInstance {
 		ob.DatabaseStatus = &label
 	}
 	if o.HostErr != "" {
-		ob.Error = &o.HostErr
+		msg := o.HostErr
+		if o.Reason != "" {
+			msg += ": " + o.Reason
+		}
+		ob.Error = &msg
 	} else {
 		ob.PostmasterPIDFile, ob.LockFile, ob.Listening = &o.PIDFile, &o.Lock, &o.Active
 		if o.PID != 0 {
@@ -318,6 +322,9 @@ func newJSONSummary(st *Status, rep ReplicationReport, extraWarnings []string) j
 		}
 		if st.Obs != nil && st.Obs.HostWarnings[h] != "" {
 			sum.Warnings = append(sum.Warnings, st.Obs.HostWarnings[h])
+		}
+		if why := st.Obs.Reason(h); why != "" {
+			sum.Warnings = append(sum.Warnings, why)
 		}
 	}
 	sum.Warnings = append(sum.Warnings, rep.Warnings...)

@@ -179,7 +179,7 @@ func TestJSONUnknownsAreNull(t *testing.T) {
 	}
 	doc = jsonDecodeOnly(t, jsonReport(t, hostUnreachable()))
 	obs := seg(doc, "4")["observed"].(map[string]any)
-	want := map[string]any{"reachable": false, "error": "Error getting status from host sdw2", "postmaster_pid_file": nil, "pid": nil,
+	want := map[string]any{"reachable": false, "error": "Error getting status from host sdw2: " + noRoute("sdw2").Error(), "postmaster_pid_file": nil, "pid": nil,
 		"pid_error": nil, "lock_file": nil, "listening": nil, "pg_isready": nil, "pg_isready_code": nil,
 		"database_status": nil, "probably_down": true}
 	if d := cmp.Diff(want, obs); d != "" {

@@ -91,6 +91,9 @@ func (r *report) gather(ctx context.Context, req Request, announce string) (err 
 		if w := r.st.Obs.HostWarnings[h]; w != "" {
 			r.env.Log.Warn(w)
 		}
+		if why := r.st.Obs.Reason(h); why != "" {
+			r.env.Log.Warn(why)
+		}
 	}
 	return nil
 }
