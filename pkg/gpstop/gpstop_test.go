@@ -268,8 +268,10 @@ func TestHostRefusals(t *testing.T) {
 	}
 }
 
-// TestUnreachableHost: the mirrors' host does not answer; its segments are
-// reported as failed with the host named, and gpstop exits 2.
+// TestUnreachableHost: the mirrors' host cannot be reached (its host key
+// changed); the warning says so, with the known_hosts line and the command
+// that fixes it, its segments are reported as failed with the host named,
+// and gpstop exits 2.
 func TestUnreachableHost(t *testing.T) {
 	r := newRig(t, "", nil)
 	segs := gp6Demo()
@@ -284,7 +286,9 @@ func TestUnreachableHost(t *testing.T) {
 	r.conn.On(coordctl.UserConnectionsSQL, clustertest.Value(20, int64(0)))
 	ssh := &remotetest.Fake{}
 	ssh.OnFunc(func(remote.Command) (remotetest.Response, bool) {
-		return remotetest.Response{ExitCode: -1, Err: &remote.ConnectError{Host: "sdw2", Err: errors.New("dial tcp 10.0.0.2:22: connect: no route to host")}}, true
+		return remotetest.Response{ExitCode: -1, Err: &remote.ConnectError{Host: "sdw2", Err: &remote.SSHError{Host: "sdw2", Addr: "10.0.0.2:22", Reason: remote.ReasonHostKeyChanged,
+			Err: &remote.ChangedHostKeyError{Host: "sdw2", Addr: "10.0.0.2:22", KeyName: "sdw2", KeyType: "ssh-ed25519", Fingerprint: "SHA256:Pc0kGSQlmrLfBD2XU2XqfLW8AxHfyGyZJwtdE4l6Fw0",
+				Known: []string{"~/.ssh/known_hosts:12"}, Fix: "ssh-keygen -R sdw2 -f ~/.ssh/known_hosts"}}}}, true
 	})
 	r.env.NewSSH = (&remotetest.Hosts{Fake: ssh}).Opener(nil)
 	opts := &Options{CommonOptions: app.CommonOptions{NonInteractive: true, LogDir: "/home/gpadmin/gpAdminLogs"}, Mode: "smart", Parallel: DefaultParallel, Timeout: 120}

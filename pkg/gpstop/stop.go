@@ -48,6 +48,7 @@ func (s *stopper) stopStandby(ctx context.Context) {
 	switch {
 	case out.HostErr != nil:
 		log.Warn("Standby is unreachable, skipping shutdown on standby")
+		log.Warn(unreachableReason(out.HostErr))
 	case out.OK():
 		log.Info("Successfully shutdown standby process on " + sb.Hostname)
 	default:
@@ -106,7 +107,7 @@ func (s *stopper) stopBatch(ctx context.Context, segs []cluster.Segment, primari
 	for _, r := range results {
 		if remote.Unreachable(r) && !unreachable[r.Command.Host] {
 			unreachable[r.Command.Host] = true
-			log.Warn("Host " + r.Command.Host + " is unreachable")
+			log.Warn("Host " + r.Command.Host + " is unreachable: " + unreachableReason(r.Err))
 		}
 	}
 	return segctl.Collect(plans, results)
