@@ -23,7 +23,10 @@ func TestInputErrorKeepsCauses(t *testing.T) {
 		is    func(error) bool
 	}{
 		"changed key": {fmt.Errorf("ssh host key check failed for 1 of 2 hosts:\n%w", errors.Join(&remote.HostError{Host: "sdw2", Err: changed})),
-			func(err error) bool { var ce *remote.ChangedHostKeyError; return errors.As(err, &ce) && ce.Host == "sdw2" }},
+			func(err error) bool {
+				var ce *remote.ChangedHostKeyError
+				return errors.As(err, &ce) && ce.Host == "sdw2"
+			}},
 		"interrupt": {fmt.Errorf("ssh host key check failed for 1 of 2 hosts:\n%w", errors.Join(&remote.HostError{Host: "sdw2", Err: context.Canceled})),
 			func(err error) bool { return errors.Is(err, context.Canceled) }},
 	} {

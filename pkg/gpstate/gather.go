@@ -23,7 +23,7 @@ type Observed struct {
 	// Reason says why, on one line, when the host's command failed: the
 	// SSH failure (host key, authentication, refused, timeout, lost), a
 	// timeout of the script, or its exit status and stderr.
-	Reason string
+	Reason  string
 	PIDFile bool // postmaster.pid exists
 	PID     int  // its first line; 0 when absent or unreadable
 	Lock    bool // /tmp/.s.PGSQL.<port>.lock exists
