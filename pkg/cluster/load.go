@@ -26,15 +26,18 @@ func Load(ctx context.Context, q Querier) (*Cluster, error) {
 }
 
 // LoadSegments reads the rows of gp_segment_configuration without
-// validating them, for diagnostics of a broken catalog.
+// validating them, for diagnostics of a broken catalog, within
+// QueryTimeout.
 func LoadSegments(ctx context.Context, q Querier) ([]Segment, error) {
-	rows, err := q.Query(ctx, LoadSQL)
+	qctx, cancel := WithQueryTimeout(ctx)
+	defer cancel()
+	rows, err := q.Query(qctx, LoadSQL)
 	if err != nil {
-		return nil, fmt.Errorf("query gp_segment_configuration: %w", err)
+		return nil, fmt.Errorf("query gp_segment_configuration: %w", queryErr(qctx, err))
 	}
 	segs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Segment])
 	if err != nil {
-		return nil, fmt.Errorf("read gp_segment_configuration: %w", err)
+		return nil, fmt.Errorf("read gp_segment_configuration: %w", queryErr(qctx, err))
 	}
 	return segs, nil
 }

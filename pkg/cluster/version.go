@@ -123,11 +123,14 @@ func FlavourFromVersionNum(n int) Flavour {
 // ServerVersionNumSQL reads the server's Greenplum version number.
 const ServerVersionNumSQL = "SELECT pg_catalog.current_setting('gp_server_version_num')"
 
-// ServerVersionNum returns the server's gp_server_version_num.
+// ServerVersionNum returns the server's gp_server_version_num, within
+// QueryTimeout.
 func ServerVersionNum(ctx context.Context, q Querier) (int, error) {
+	qctx, cancel := WithQueryTimeout(ctx)
+	defer cancel()
 	var s string
-	if err := q.QueryRow(ctx, ServerVersionNumSQL).Scan(&s); err != nil {
-		return 0, fmt.Errorf("read gp_server_version_num: %w", err)
+	if err := q.QueryRow(qctx, ServerVersionNumSQL).Scan(&s); err != nil {
+		return 0, fmt.Errorf("read gp_server_version_num: %w", queryErr(qctx, err))
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
@@ -140,11 +143,14 @@ func ServerVersionNum(ctx context.Context, q Querier) (int, error) {
 // coordinator's version (spec Appendix A).
 const ServerVersionSQL = "select version();"
 
-// ServerVersion returns the coordinator's version() string.
+// ServerVersion returns the coordinator's version() string, within
+// QueryTimeout.
 func ServerVersion(ctx context.Context, q Querier) (string, error) {
+	qctx, cancel := WithQueryTimeout(ctx)
+	defer cancel()
 	var s string
-	if err := q.QueryRow(ctx, ServerVersionSQL).Scan(&s); err != nil {
-		return "", fmt.Errorf("read server version: %w", err)
+	if err := q.QueryRow(qctx, ServerVersionSQL).Scan(&s); err != nil {
+		return "", fmt.Errorf("read server version: %w", queryErr(qctx, err))
 	}
 	return s, nil
 }

@@ -181,7 +181,10 @@ func (r *report) jsonCoordinatorExtras(ctx context.Context) jsonExtras {
 		{detailServerVersionSQL, "server_version", &x.PostgresVersion},
 	} {
 		var s string
-		if err := r.co.Conn.QueryRow(ctx, q.sql).Scan(&s); err != nil {
+		qctx, cancel := cluster.WithQueryTimeout(ctx)
+		err := r.co.Conn.QueryRow(qctx, q.sql).Scan(&s)
+		cancel()
+		if err != nil {
 			x.Warnings = append(x.Warnings, fmt.Sprintf("could not read the %s %s: %s", r.st.Flavour.CoordinatorWord(), q.what, healthOneLine(err.Error())))
 			continue
 		}
