@@ -15,16 +15,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/gpmgmt/gpmgmt/compat/compattest/bed"
 )
@@ -351,5 +355,102 @@ func TestCompatGPHOME(t *testing.T) {
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
+
+		t.Run("a stalled primary: skipped after remote_query_timeout, and a cancel ends the wait", func(t *testing.T) {
+			stalledPrimary(t, b)
+		})
 	})
+}
+
+// stalledPrimary registers a primary (content 1) that accepts a session
+// and then never answers a query, as a stopped backend does: the
+// coordinator's read of its walsenders for gp_stat_replication must end
+// after gp_compat.remote_query_timeout (WARNING, no row for it), and
+// statement_timeout (a cancel) must end it sooner. libpq's blocking PQexec
+// ignored both: the coordinator's backend waited for good.
+func stalledPrimary(t *testing.T, b *bed.Bed) {
+	port := silentPostgres(t)
+	mods := b.MustConnect(t, b.Coord.Port, "template1", map[string]string{"options": "-c gp_role=utility -c allow_system_table_mods=true"})
+	if got := queryString(t, mods, `SELECT gp_add_segment(9::int2, 1::int2, 'p', 'p', 'n', 'u', $1, 'stalled', '127.0.0.1', '/nonexistent')::text`, port); got != "9" {
+		t.Fatalf("gp_add_segment = %s", got)
+	}
+	defer func() {
+		if got := queryString(t, mods, `SELECT gp_remove_segment(9::int2)::text`); got != "true" {
+			t.Errorf("gp_remove_segment = %s", got)
+		}
+	}()
+	const replication = `SELECT coalesce(string_agg(gp_segment_id || ':' || coalesce(application_name, '-'), ','), '') FROM gp_stat_replication`
+
+	conn := b.MustConnect(t, b.Coord.Port, "template1", map[string]string{"options": "-c gp_role=utility -c gp_compat.remote_query_timeout=2"})
+	start := time.Now()
+	got := queryString(t, conn, replication)
+	if took := time.Since(start); got != "0:gp_walreceiver" || took > 8*time.Second {
+		t.Errorf("gp_stat_replication with content 1's primary stalled: %q after %s, want content 0's row after about 2 s", got, took)
+	}
+
+	if err := exec1(conn, "SET statement_timeout = '1s'; SET gp_compat.remote_query_timeout = 3600"); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	err := exec1(conn, replication)
+	var pgErr *pgconn.PgError
+	if took := time.Since(start); !errors.As(err, &pgErr) || pgErr.Code != "57014" || took > 8*time.Second {
+		t.Errorf("statement_timeout did not cancel the wait: %v after %s", err, took)
+	}
+}
+
+// silentPostgres listens on loopback and speaks PostgreSQL's protocol as
+// far as ReadyForQuery, then never answers a query; it returns its port.
+func silentPostgres(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go func() {
+				be := pgproto3.NewBackend(c, c)
+				for {
+					msg, err := be.ReceiveStartupMessage()
+					if err != nil {
+						return
+					}
+					switch msg.(type) {
+					case *pgproto3.SSLRequest, *pgproto3.GSSEncRequest:
+						if _, err := c.Write([]byte("N")); err != nil {
+							return
+						}
+						continue
+					}
+					break
+				}
+				be.Send(&pgproto3.AuthenticationOk{})
+				be.Send(&pgproto3.ParameterStatus{Name: "server_version", Value: "15.0"})
+				be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+				if err := be.Flush(); err != nil {
+					return
+				}
+				_, _ = io.Copy(io.Discard, c) // read the query, answer nothing
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
 }

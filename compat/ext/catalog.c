@@ -74,6 +74,9 @@ typedef struct SegConfig
 	"replay_lag, sync_priority, sync_state FROM pg_catalog.pg_stat_replication"
 #define REPLICATION_COLUMNS 19
 
+/* Seconds to connect to another instance, or to template1 of this one */
+#define REMOTE_CONNECT_TIMEOUT 10
+
 PG_FUNCTION_INFO_V1(gp_compat_shared_rows);
 PG_FUNCTION_INFO_V1(gp_compat_stat_replication_rows);
 PG_FUNCTION_INFO_V1(gp_compat_require_template1);
@@ -109,8 +112,9 @@ local_socket_directory(void)
 
 /*
  * Connect to database dbname of host:port (host NULL: this instance, over
- * its socket) in utility mode, as the session user.  Returns NULL with
- * *error set on failure.
+ * its socket) in utility mode, as the session user, within
+ * REMOTE_CONNECT_TIMEOUT seconds; a cancel or statement_timeout ends the
+ * wait (remote.c).  Returns NULL with *error set on failure.
  */
 static PGconn *
 connect_utility(const char *host, int port, const char *dbname,
@@ -118,7 +122,6 @@ connect_utility(const char *host, int port, const char *dbname,
 {
 	const char *keywords[8];
 	const char *values[8];
-	PGconn	   *conn;
 	int			n = 0;
 
 	if (host == NULL)
@@ -138,36 +141,28 @@ connect_utility(const char *host, int port, const char *dbname,
 	keywords[n] = "options";
 	values[n++] = "-c gp_role=utility -c datestyle=ISO -c intervalstyle=postgres";
 	keywords[n] = "connect_timeout";
-	values[n++] = "10";
+	values[n++] = psprintf("%d", REMOTE_CONNECT_TIMEOUT);
 	keywords[n] = "fallback_application_name";
 	values[n++] = "gp_compat";
 	keywords[n] = NULL;
 	values[n] = NULL;
 
-	conn = PQconnectdbParams(keywords, values, false);
-	if (conn == NULL)
-	{
-		*error = pstrdup("out of memory");
-		return NULL;
-	}
-	if (PQstatus(conn) != CONNECTION_OK)
-	{
-		*error = pchomp(PQerrorMessage(conn));
-		PQfinish(conn);
-		return NULL;
-	}
-	return conn;
+	return gp_compat_remote_connect(keywords, values, REMOTE_CONNECT_TIMEOUT, error);
 }
 
 /*
- * Run sql on conn and append its rows to the tuplestore, each preceded by
- * the prefix columns (as text) when nprefix > 0.  Closes conn.
+ * Run sql on conn, within gp_compat.remote_query_timeout and open to a
+ * cancel or statement_timeout (remote.c), and append its rows to the
+ * tuplestore, each preceded by the prefix columns (as text) when
+ * nprefix > 0.  Closes conn.  Returns false with *error set when the query
+ * failed or did not finish in time.
  */
-static void
+static bool
 remote_rows_into(PGconn *conn, const char *sql, ReturnSetInfo *rsinfo,
-				 int nprefix, char **prefix)
+				 int nprefix, char **prefix, char **error)
 {
 	PGresult   *volatile res = NULL;
+	volatile bool ok = false;
 
 	PG_TRY();
 	{
@@ -177,32 +172,31 @@ remote_rows_into(PGconn *conn, const char *sql, ReturnSetInfo *rsinfo,
 		int			row;
 		char	  **values;
 
-		res = PQexec(conn, sql);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("could not read the segment catalog: %s",
-							pchomp(PQerrorMessage(conn)))));
-
-		ncols = PQnfields(res);
-		nrows = PQntuples(res);
-		if (nprefix + ncols != rsinfo->setDesc->natts)
-			elog(ERROR, "gp_compat: query returned %d columns, expected %d",
-				 ncols, rsinfo->setDesc->natts - nprefix);
-
-		attinmeta = TupleDescGetAttInMetadata(rsinfo->setDesc);
-		values = (char **) palloc((nprefix + ncols) * sizeof(char *));
-		for (row = 0; row < nrows; row++)
+		res = gp_compat_remote_exec(conn, sql, 0, NULL,
+									gp_compat_remote_query_timeout, error);
+		ok = res != NULL;
+		if (ok)
 		{
-			int			col;
+			ncols = PQnfields(res);
+			nrows = PQntuples(res);
+			if (nprefix + ncols != rsinfo->setDesc->natts)
+				elog(ERROR, "gp_compat: query returned %d columns, expected %d",
+					 ncols, rsinfo->setDesc->natts - nprefix);
 
-			for (col = 0; col < nprefix; col++)
-				values[col] = prefix[col];
-			for (col = 0; col < ncols; col++)
-				values[nprefix + col] = PQgetisnull(res, row, col) ? NULL :
-					PQgetvalue(res, row, col);
-			tuplestore_puttuple(rsinfo->setResult,
-								BuildTupleFromCStrings(attinmeta, values));
+			attinmeta = TupleDescGetAttInMetadata(rsinfo->setDesc);
+			values = (char **) palloc((nprefix + ncols) * sizeof(char *));
+			for (row = 0; row < nrows; row++)
+			{
+				int			col;
+
+				for (col = 0; col < nprefix; col++)
+					values[col] = prefix[col];
+				for (col = 0; col < ncols; col++)
+					values[nprefix + col] = PQgetisnull(res, row, col) ? NULL :
+						PQgetvalue(res, row, col);
+				tuplestore_puttuple(rsinfo->setResult,
+									BuildTupleFromCStrings(attinmeta, values));
+			}
 		}
 	}
 	PG_FINALLY();
@@ -211,6 +205,7 @@ remote_rows_into(PGconn *conn, const char *sql, ReturnSetInfo *rsinfo,
 		PQfinish(conn);
 	}
 	PG_END_TRY();
+	return ok;
 }
 
 /* Same as remote_rows_into(), for a query run through SPI in this session */
@@ -293,7 +288,10 @@ gp_compat_shared_rows(PG_FUNCTION_ARGS)
 							table, connerr),
 					 errdetail("The compat segment catalog lives in template1; "
 							   "other databases read it over a local connection.")));
-		remote_rows_into(conn, sql, rsinfo, 0, NULL);
+		if (!remote_rows_into(conn, sql, rsinfo, 0, NULL, &connerr))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("could not read %s from template1: %s", table, connerr)));
 	}
 
 	return (Datum) 0;
@@ -307,7 +305,9 @@ gp_compat_shared_rows(PG_FUNCTION_ARGS)
  * preceded by its content id.  This is what Greenplum's
  * gp_stat_get_master_replication() and gp_stat_get_segment_replication()
  * return; the view gp_stat_replication adds the rows of mirrors that have
- * no walsender.  A primary that cannot be reached adds no row (WARNING).
+ * no walsender.  A primary that cannot be reached, or does not answer
+ * within gp_compat.remote_query_timeout, adds no row (WARNING); a cancel
+ * or statement_timeout ends the wait.
  */
 Datum
 gp_compat_stat_replication_rows(PG_FUNCTION_ARGS)
@@ -373,7 +373,11 @@ gp_compat_stat_replication_rows(PG_FUNCTION_ARGS)
 			continue;
 		}
 		prefix[0] = content;
-		remote_rows_into(conn, REPLICATION_QUERY, rsinfo, 1, prefix);
+		if (!remote_rows_into(conn, REPLICATION_QUERY, rsinfo, 1, prefix, &connerr))
+			ereport(WARNING,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("could not read replication status of content %s (%s:%d): %s",
+							content, address, port, connerr)));
 	}
 
 	return (Datum) 0;
@@ -482,12 +486,16 @@ execute_catalog_write(const char *sql, int nargs, Oid *argtypes,
 			 SPI_result_code_string(rc));
 }
 
-/* Rows of the catalog matching a WHERE clause over one int2 argument */
+/*
+ * Rows of the catalog matching a WHERE clause (written in code, never from
+ * values) over the bound arguments $1 (int2) and, when role is not 0, $2
+ * ("char").
+ */
 static List *
-find_segconfigs(const char *where, int16 arg)
+find_segconfigs(const char *where, int16 arg, char role)
 {
-	Oid			argtypes[1] = {INT2OID};
-	Datum		values[1];
+	Oid			argtypes[2] = {INT2OID, CHAROID};
+	Datum		values[2];
 	List	   *result = NIL;
 	char	   *sql;
 	uint64		row;
@@ -497,7 +505,9 @@ find_segconfigs(const char *where, int16 arg)
 				   "FROM gp_compat.gp_segment_configuration WHERE %s "
 				   "ORDER BY dbid", where);
 	values[0] = Int16GetDatum(arg);
-	if (SPI_execute_with_args(sql, 1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+	values[1] = CharGetDatum(role);
+	if (SPI_execute_with_args(sql, role != 0 ? 2 : 1, argtypes, values, NULL,
+							  true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "gp_compat: could not read gp_segment_configuration");
 
 	for (row = 0; row < SPI_processed; row++)
@@ -526,13 +536,10 @@ find_segconfigs(const char *where, int16 arg)
 static int16
 contentid_get_dbid(int16 contentid, char role, bool preferred)
 {
-	char	   *where;
 	List	   *found;
 
-	where = psprintf("content = $1 AND %s = %s",
-					 preferred ? "preferred_role" : "role",
-					 quote_literal_cstr(psprintf("%c", role)));
-	found = find_segconfigs(where, contentid);
+	found = find_segconfigs(preferred ? "content = $1 AND preferred_role = $2" :
+							"content = $1 AND role = $2", contentid, role);
 	return found == NIL ? 0 : ((SegConfig *) linitial(found))->dbid;
 }
 
@@ -540,7 +547,7 @@ contentid_get_dbid(int16 contentid, char role, bool preferred)
 static int16
 get_available_dbid(void)
 {
-	List	   *all = find_segconfigs("$1 = $1", 0);
+	List	   *all = find_segconfigs("$1 = $1", 0, 0);
 	int32		dbid;
 
 	for (dbid = 1; dbid <= PG_INT16_MAX; dbid++)
@@ -619,7 +626,7 @@ remove_segconfig(int16 dbid)
 static SegConfig *
 get_segconfig(int16 dbid)
 {
-	List	   *found = find_segconfigs("dbid = $1", dbid);
+	List	   *found = find_segconfigs("dbid = $1", dbid, 0);
 
 	if (found == NIL)
 		elog(ERROR, "could not find configuration entry for dbid %i", dbid);

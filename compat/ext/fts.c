@@ -346,37 +346,11 @@ gp_compat_fts_request(void)
 }
 
 /* ------------------------------------------------------------------------
- * libpq without blocking interrupts (the worker handles SIGTERM with die())
+ * libpq sessions that SIGTERM (die()) and a deadline can end: remote.c
  * ------------------------------------------------------------------------
  */
 
 static char *superuser_name = NULL;
-
-/* wait for the socket, the latch or the deadline; false on timeout */
-static bool
-wait_socket(PGconn *conn, int io, TimestampTz deadline)
-{
-	for (;;)
-	{
-		long		remaining;
-		int			rc;
-
-		CHECK_FOR_INTERRUPTS();
-		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-		if (remaining <= 0)
-			return false;
-		rc = WaitLatchOrSocket(MyLatch,
-							   WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH | io,
-							   PQsocket(conn), remaining, PG_WAIT_EXTENSION);
-		if (rc & WL_LATCH_SET)
-		{
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
-		}
-		if (rc & io)
-			return true;
-	}
-}
 
 /*
  * Connect in utility mode to dbname at host:port (host NULL: this instance
@@ -389,9 +363,6 @@ fts_connect(const char *host, int port, const char *dbname, bool catalog_writer,
 	const char *keywords[10];
 	const char *values[10];
 	int			n = 0;
-	PGconn	   *conn;
-	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
-	TimestampTz deadline;
 
 	if (host == NULL)
 	{
@@ -428,106 +399,24 @@ fts_connect(const char *host, int port, const char *dbname, bool catalog_writer,
 	keywords[n] = NULL;
 	values[n] = NULL;
 
-	conn = PQconnectStartParams(keywords, values, false);
-	if (conn == NULL)
-	{
-		*error = pstrdup("out of memory");
-		return NULL;
-	}
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_s * 1000);
-	while (PQstatus(conn) != CONNECTION_BAD)
-	{
-		if (status == PGRES_POLLING_OK)
-			return conn;
-		if (status == PGRES_POLLING_FAILED)
-			break;
-		if (!wait_socket(conn, status == PGRES_POLLING_READING ?
-						 WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE, deadline))
-		{
-			*error = psprintf("timeout expired after %d s", timeout_s);
-			PQfinish(conn);
-			return NULL;
-		}
-		status = PQconnectPoll(conn);
-	}
-	*error = pchomp(PQerrorMessage(conn));
-	PQfinish(conn);
-	return NULL;
+	return gp_compat_remote_connect(keywords, values, timeout_s, error);
 }
 
 /*
- * Run sql on conn within timeout_s; returns the last result if it is
- * PGRES_TUPLES_OK or PGRES_COMMAND_OK, else NULL with *error set.  The
- * caller PQclear()s the result.
+ * Run sql on conn within timeout_s (remote.c); NULL with *error set on
+ * failure.  The caller PQclear()s the result.
  */
 static PGresult *
 fts_exec(PGconn *conn, const char *sql, int timeout_s, char **error)
 {
-	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-													   timeout_s * 1000);
-	PGresult   *last = NULL;
-	PGresult   *res;
-
-	if (!PQsendQuery(conn, sql))
-	{
-		*error = pchomp(PQerrorMessage(conn));
-		return NULL;
-	}
-	for (;;)
-	{
-		while (PQisBusy(conn))
-		{
-			if (!wait_socket(conn, WL_SOCKET_READABLE, deadline))
-			{
-				*error = psprintf("timeout expired after %d s", timeout_s);
-				PQclear(last);
-				return NULL;
-			}
-			if (!PQconsumeInput(conn))
-			{
-				*error = pchomp(PQerrorMessage(conn));
-				PQclear(last);
-				return NULL;
-			}
-		}
-		res = PQgetResult(conn);
-		if (res == NULL)
-			break;
-		if (last != NULL && (PQresultStatus(last) == PGRES_TUPLES_OK ||
-							 PQresultStatus(last) == PGRES_COMMAND_OK))
-			PQclear(last);
-		else if (last != NULL)
-		{
-			PQclear(res);		/* keep the first error */
-			continue;
-		}
-		last = res;
-	}
-	if (last == NULL)
-	{
-		*error = pstrdup("no result");
-		return NULL;
-	}
-	if (PQresultStatus(last) != PGRES_TUPLES_OK &&
-		PQresultStatus(last) != PGRES_COMMAND_OK)
-	{
-		*error = pchomp(PQresultErrorMessage(last));
-		PQclear(last);
-		return NULL;
-	}
-	return last;
+	return gp_compat_remote_exec(conn, sql, 0, NULL, timeout_s, error);
 }
 
 /* fts_exec() for statements whose result does not matter */
 static bool
 fts_command(PGconn *conn, const char *sql, int timeout_s, char **error)
 {
-	PGresult   *res = fts_exec(conn, sql, timeout_s, error);
-
-	if (res == NULL)
-		return false;
-	PQclear(res);
-	return true;
+	return gp_compat_remote_command(conn, sql, 0, NULL, timeout_s, error);
 }
 
 /* sleep ms milliseconds, handling interrupts */
@@ -1149,10 +1038,39 @@ pair_unchanged(Pair *pair, List *current)
  * Write the round's decisions: one transaction, one history row per changed
  * segment, in Greenplum's wording.
  */
+/*
+ * Write seg's new role, status and mode and its history row, desc, in the
+ * transaction open on conn; every value a bound parameter.
+ */
+static bool
+update_segment(PGconn *conn, Seg *seg, const char *desc, char **error)
+{
+	const char *update[4];
+	const char *history[2];
+	char		role[2] = {seg->new_role, '\0'};
+	char		status[2] = {seg->new_status, '\0'};
+	char		mode[2] = {seg->new_mode, '\0'};
+	char	   *dbid = psprintf("%d", seg->dbid);
+
+	update[0] = role;
+	update[1] = status;
+	update[2] = mode;
+	update[3] = dbid;
+	history[0] = dbid;
+	history[1] = desc;
+	return gp_compat_remote_command(conn,
+									"UPDATE gp_compat.gp_segment_configuration "
+									"SET role = $1, status = $2, mode = $3 WHERE dbid = $4",
+									4, update, 60, error) &&
+		gp_compat_remote_command(conn,
+								 "INSERT INTO gp_compat.gp_configuration_history (\"time\", dbid, \"desc\") "
+								 "VALUES (now(), $1, $2)",
+								 2, history, 60, error);
+}
+
 static void
 write_catalog(List *pairs)
 {
-	StringInfoData sql;
 	ListCell   *lc;
 	PGconn	   *conn;
 	PGresult   *res;
@@ -1192,7 +1110,6 @@ write_catalog(List *pairs)
 	current = segments_from(res);
 	PQclear(res);
 
-	initStringInfo(&sql);
 	foreach(lc, pairs)
 	{
 		Pair	   *pair = lfirst(lc);
@@ -1223,24 +1140,17 @@ write_catalog(List *pairs)
 			desc = psprintf("FTS: update role, status, and mode for dbid %d with contentid %d to %c, %c, and %c",
 							seg->dbid, seg->content, seg->new_role,
 							seg->new_status, seg->new_mode);
-			appendStringInfo(&sql,
-							 "UPDATE gp_compat.gp_segment_configuration "
-							 "SET role = '%c', status = '%c', mode = '%c' WHERE dbid = %d;\n"
-							 "INSERT INTO gp_compat.gp_configuration_history (\"time\", dbid, \"desc\") "
-							 "VALUES (now(), %d, %s);\n",
-							 seg->new_role, seg->new_status, seg->new_mode,
-							 seg->dbid, seg->dbid, quote_literal_cstr(desc));
+			if (!update_segment(conn, seg, desc, &error))
+			{
+				ereport(WARNING,
+						(errmsg("FTS: could not update the segment catalog: %s", error)));
+				PQfinish(conn);
+				return;
+			}
 			ereport(LOG, (errmsg("%s", desc)));
 		}
 	}
 
-	if (sql.len > 0 && !fts_command(conn, sql.data, 60, &error))
-	{
-		ereport(WARNING,
-				(errmsg("FTS: could not update the segment catalog: %s", error)));
-		PQfinish(conn);
-		return;
-	}
 	if (!fts_command(conn, "COMMIT", 60, &error))
 		ereport(WARNING,
 				(errmsg("FTS: could not commit the segment catalog update: %s", error)));

@@ -208,6 +208,9 @@ _PG_init(void)
 							GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
 
+	/* the deadline of the catalog views' remote reads */
+	gp_compat_remote_init();
+
 	/* FTS settings; the probe worker is registered at the end */
 	gp_compat_fts_init();
 

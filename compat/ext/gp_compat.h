@@ -57,6 +57,24 @@ extern void gp_compat_version_init(void);
 /* dispatch.c */
 extern void gp_compat_dispatch_init(void);
 
+/*
+ * libpq sessions that a deadline ends and an interrupt cancels (remote.c);
+ * the libpq types are opaque here.
+ */
+struct pg_conn;
+struct pg_result;
+extern int	gp_compat_remote_query_timeout;
+extern void gp_compat_remote_init(void);
+extern struct pg_conn *gp_compat_remote_connect(const char *const *keywords,
+												const char *const *values,
+												int timeout_s, char **error);
+extern struct pg_result *gp_compat_remote_exec(struct pg_conn *conn, const char *sql,
+											   int nparams, const char *const *params,
+											   int timeout_s, char **error);
+extern bool gp_compat_remote_command(struct pg_conn *conn, const char *sql,
+									 int nparams, const char *const *params,
+									 int timeout_s, char **error);
+
 /* FTS (fts.c) */
 extern void gp_compat_fts_init(void);
 extern void gp_compat_fts_register(void);
