@@ -359,6 +359,9 @@ func TestCompatGPHOME(t *testing.T) {
 		t.Run("a stalled primary: skipped after remote_query_timeout, and a cancel ends the wait", func(t *testing.T) {
 			stalledPrimary(t, b)
 		})
+		t.Run("pg_rewind shim: primary_slot_name written escaped", func(t *testing.T) {
+			rewindSlotName(t, b, mirror)
+		})
 	})
 }
 
@@ -453,4 +456,28 @@ func silentPostgres(t *testing.T) int {
 		}
 	}()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// rewindSlotName runs the pg_rewind shim on the stopped mirror: a slot
+// name the server would refuse (a quote, a backslash) is refused before
+// anything changes, where the shim wrote it unquoted and left a
+// postgresql.auto.conf that no longer parses; a valid one is written so
+// that the server reads it back.
+func rewindSlotName(t *testing.T, b *bed.Bed, mirror bed.Instance) {
+	b.Stop(t, mirror.Dir)
+	auto := filepath.Join(mirror.Dir, "postgresql.auto.conf")
+	before := bed.ReadFile(t, auto)
+	source := fmt.Sprintf("--source-server=host=127.0.0.1 port=%d dbname=template1", b.Primary.Port)
+	utility := []string{"PGOPTIONS=-c gp_role=utility"}
+	out, err := b.TryEnv(utility, "pg_rewind", "--write-recovery-conf", `--slot=we'ird\slot`, source, "--target-pgdata="+mirror.Dir)
+	if err == nil || !strings.Contains(out, `invalid replication slot name "we'ird\slot"`) {
+		t.Errorf("a bad slot name was not refused: %v\n%s", err, out)
+	}
+	if after := bed.ReadFile(t, auto); after != before {
+		t.Fatalf("postgresql.auto.conf changed by a refused rewind:\n%s", after)
+	}
+	b.RunEnv(t, utility, "pg_rewind", "--write-recovery-conf", "--slot=internal_wal_replication_slot", source, "--target-pgdata="+mirror.Dir)
+	if got, err := b.Try("postgres", "-D", mirror.Dir, "-C", "primary_slot_name"); err != nil || got != "internal_wal_replication_slot\n" {
+		t.Fatalf("postgres -C primary_slot_name = %q, %v\n%s", got, err, bed.ReadFile(t, auto))
+	}
 }

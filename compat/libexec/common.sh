@@ -35,6 +35,17 @@ gp_compat_backend_opts() {
 		-e 's/^ //' -e 's/ $//'
 }
 
+# gp_compat_conf_quote VALUE
+#	Print VALUE as a quoted postgresql.conf string, as ALTER SYSTEM writes
+#	it: in single quotes, every quote and backslash doubled. A value with a
+#	line break cannot be written (the file has one setting per line):
+#	return 1.
+gp_compat_conf_quote() {
+	case $1 in *'
+'*) return 1 ;; esac
+	printf "'%s'" "$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e "s/'/''/g")"
+}
+
 # gp_compat_fix_conninfo FILE
 #	Rewrite every primary_conninfo line of FILE (a postgresql.auto.conf) the
 #	way Greenplum's pg_basebackup and pg_rewind write it: without
