@@ -8,7 +8,8 @@
 #   - test host names sdw1..sdw$GPMGMT_TEST_HOSTS on 127.0.60.N in /etc/hosts
 #   - sshd instances of our own, listening on loopback addresses only
 #     (127.0.0.1 and the test hosts)
-#   - gpadmin's known_hosts holding every test host's key
+#   - gpadmin's known_hosts holding every test host's key (merged in: its
+#     other entries stay)
 set -euo pipefail
 
 hosts=${GPMGMT_TEST_HOSTS:-30}
@@ -118,17 +119,20 @@ for _ in $(seq 1 50); do
 	ssh-keyscan -T 2 -t ed25519 "$(addr "$hosts")" >/dev/null 2>&1 && break
 	sleep 0.2
 done
+# The keys are merged in: the test hosts' entries are replaced, whatever else
+# gpadmin's known_hosts holds stays.
 names=(localhost 127.0.0.1)
 for i in $(seq 1 "$hosts"); do names+=("sdw$i"); done
-# A file of this run's own: two set-ups may run at once (parallel checkouts).
-scanned=$(mktemp "$home/.ssh/known_hosts.XXXXXX")
-ssh-keyscan -T 5 -t ed25519,ecdsa,rsa "${names[@]}" 2>/dev/null | sort -u >"$scanned"
-if [ "$(wc -l <"$scanned")" -lt "$hosts" ]; then
-	rm -f "$scanned"
+# Files of this run's own: two set-ups may run at once (parallel checkouts).
+scan=$(mktemp)
+ssh-keyscan -T 5 -t ed25519,ecdsa,rsa "${names[@]}" 2>/dev/null | sort -u >"$scan"
+if [ "$(wc -l <"$scan")" -lt "$hosts" ]; then
+	rm -f "$scan"
 	say "ssh-keyscan got too few keys: is sshd listening on $(addr 1)..$(addr "$hosts")?" >&2
 	exit 1
 fi
-mv "$scanned" "$home/.ssh/known_hosts"
+"$(dirname "$0")/merge-known-hosts.sh" "$home/.ssh/known_hosts" "${names[@]}" <"$scan"
+rm -f "$scan"
 chown "$user:$user" "$home/.ssh/known_hosts"
 
 if ! runuser -u "$user" -- ssh -o BatchMode=yes -o ConnectTimeout=5 sdw1 true; then
