@@ -59,7 +59,7 @@ func ReadJournal(mdd, tool string) (*Record, error) {
 	}
 	var r Record
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("the journal %s is damaged (%v): remove it if no %s runs", path, err, tool)
+		return nil, fmt.Errorf("the journal %s is damaged (%w): remove it if no %s runs", path, err, tool)
 	}
 	return &r, nil
 }

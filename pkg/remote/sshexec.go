@@ -58,8 +58,12 @@ func (e *SSHExecutor) exec(ctx context.Context, c Command) Result {
 
 	sess, client, err := e.openSession(ctx, hc, client, c.Host)
 	if err != nil {
-		if lost := client.lostErr(); lost != nil {
+		switch lost := client.lostErr(); {
+		case lost != nil:
 			err = lost
+		case SSHFailure(err) != nil && ctx.Err() == nil:
+			// the connection had died and the redial failed: unreachable now
+			return fail(&ConnectError{Host: c.Host, Err: err})
 		}
 		return fail(fmt.Errorf("open ssh session: %w", err))
 	}
