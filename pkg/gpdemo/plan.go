@@ -24,6 +24,10 @@ type Facts struct {
 type Instance struct {
 	cluster.Segment
 	Listen []string `json:"listen"`
+	// KeepDir, for an instance found in the catalog outside the demo
+	// directory, leaves its data directory in place when the cluster is
+	// destroyed: gpdemo removes only what lies under DIR.
+	KeepDir bool `json:"-"`
 }
 
 // Plan is a demo cluster: where it lives and every instance, coordinator

@@ -108,7 +108,12 @@ func registerStatements(p Plan) []cluster.Statement {
 func TeardownSteps(p Plan, mode string) []Step {
 	var remove []remote.Command
 	for _, h := range p.Hosts() {
-		ins := p.OnHost(h)
+		var ins []Instance
+		for _, in := range p.OnHost(h) {
+			if !in.KeepDir {
+				ins = append(ins, in)
+			}
+		}
 		args := []string{strconv.Itoa(len(ins))}
 		var made []string
 		for _, in := range ins {
