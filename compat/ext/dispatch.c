@@ -35,8 +35,8 @@
 
 #include "gp_compat.h"
 
-/* How long one primary may take to accept the check's connection, seconds */
-#define GANG_CONNECT_TIMEOUT "5"
+/* How long one primary may take to accept the check's connection, and to answer it, seconds */
+#define GANG_CONNECT_TIMEOUT 5
 
 static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 
@@ -107,6 +107,7 @@ member_problem(GangMember *m)
 	PGconn	   *conn;
 	PGresult   *res;
 	char	   *problem = NULL;
+	char	   *error = NULL;
 
 	if (m->status != 'u')
 		return psprintf("content %d: its primary is marked down", m->content);
@@ -120,33 +121,31 @@ member_problem(GangMember *m)
 	keywords[3] = "user";
 	values[3] = GetUserNameFromId(GetSessionUserId(), false);
 	keywords[4] = "options";
-	/* a primary that accepts the session but stalls is bounded too */
-	values[4] = "-c gp_role=utility -c statement_timeout=" GANG_CONNECT_TIMEOUT "s";
+	/* a primary that accepts the session but stalls is bounded there too */
+	values[4] = psprintf("-c gp_role=utility -c statement_timeout=%ds", GANG_CONNECT_TIMEOUT);
 	keywords[5] = "connect_timeout";
-	values[5] = GANG_CONNECT_TIMEOUT;
+	values[5] = psprintf("%d", GANG_CONNECT_TIMEOUT);
 	keywords[6] = NULL;
 	values[6] = NULL;
 
-	conn = PQconnectdbParams(keywords, values, false);
+	/*
+	 * remote.c: the wait here has a deadline, and a cancel or
+	 * statement_timeout of this session ends it.
+	 */
+	conn = gp_compat_remote_connect(keywords, values, GANG_CONNECT_TIMEOUT, &error);
 	if (conn == NULL)
-		return pstrdup("out of memory");
-	/* psprintf may throw: the connection is closed on every path */
+		return psprintf("%s (seg%d %s:%d)", error, m->content, m->address, m->port);
+	/* the connection is closed on every path, an interrupt's included */
 	PG_TRY();
 	{
-		if (PQstatus(conn) != CONNECTION_OK)
-			problem = psprintf("%s (seg%d %s:%d)", pchomp(PQerrorMessage(conn)),
-							   m->content, m->address, m->port);
-		else
-		{
-			res = PQexec(conn, "SELECT pg_catalog.pg_is_in_recovery()");
-			if (PQresultStatus(res) != PGRES_TUPLES_OK)
-				problem = psprintf("%s (seg%d %s:%d)", pchomp(PQerrorMessage(conn)),
-								   m->content, m->address, m->port);
-			else if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
-				problem = psprintf("the primary of content %d is still in recovery (seg%d %s:%d)",
-								   m->content, m->content, m->address, m->port);
-			PQclear(res);
-		}
+		res = gp_compat_remote_exec(conn, "SELECT pg_catalog.pg_is_in_recovery()", 0, NULL,
+									GANG_CONNECT_TIMEOUT, &error);
+		if (res == NULL)
+			problem = psprintf("%s (seg%d %s:%d)", error, m->content, m->address, m->port);
+		else if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+			problem = psprintf("the primary of content %d is still in recovery (seg%d %s:%d)",
+							   m->content, m->content, m->address, m->port);
+		PQclear(res);
 	}
 	PG_FINALLY();
 	{
