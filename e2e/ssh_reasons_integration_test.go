@@ -32,7 +32,8 @@ import (
 // whose sshd stops answering mid-run), gpstate names the reason: on screen
 // and in the log file at WARNING after Greenplum's "Error getting status
 // from host" line, in --json's observed.error, and on --health's
-// UNREACHABLE line.
+// UNREACHABLE line. When the host answers but turns us away (a key
+// problem or a refused user key), gpstop stops nothing and says why.
 func TestGpstateSSHReasons(t *testing.T) {
 	slot := testbed.AcquireSlot(t)
 	host := slot.Hosts[0]
@@ -87,6 +88,7 @@ func TestGpstateSSHReasons(t *testing.T) {
 			return "UserKnownHostsFile " + realKnown
 		}, slow, true, []string{"connection lost: the host stopped answering: nothing received for 2s although keepalives were sent (ServerAliveInterval 1s, ServerAliveCountMax 2)"}},
 	}
+	turnsAway := map[string]bool{"changed key": true, "unknown key": true, "key sshd does not accept": true}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			home := t.TempDir()
@@ -153,6 +155,21 @@ func TestGpstateSSHReasons(t *testing.T) {
 			i := strings.Index(out, unreachable)
 			if code != 2 || i < 0 || !containsAll(strings.SplitN(out[i+1:], "\n", 2)[0], tt.want) {
 				t.Errorf("--health: exit %d, want 2 and the reason on the UNREACHABLE line:\n%s", code, out)
+			}
+
+			// A host that turns us away stops gpstop before it stops
+			// anything: no half-stopped cluster.
+			if turnsAway[tt.name] {
+				code, out, log := runLogged(t, env, hidden, "gpstop", "-a", "-M", "fast")
+				refusal := "nothing was stopped: the segments on ['" + host + "'] could not be stopped"
+				for where, text := range map[string]string{"screen": out, "log file": log} {
+					if code != 2 || !strings.Contains(text, refusal) || !containsAll(text, tt.want) {
+						t.Errorf("gpstop, %s: exit %d, want 2, %q and the reason:\n%s", where, code, refusal, text)
+					}
+				}
+				if _, err := os.Stat(filepath.Join(coord, "postmaster.pid")); err != nil {
+					t.Fatalf("gpstop stopped the coordinator although %s turned it away: %v", host, err)
+				}
 			}
 		})
 	}

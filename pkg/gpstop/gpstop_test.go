@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -268,11 +269,10 @@ func TestHostRefusals(t *testing.T) {
 	}
 }
 
-// TestUnreachableHost: the mirrors' host cannot be reached (its host key
-// changed); the warning says so, with the known_hosts line and the command
-// that fixes it, its segments are reported as failed with the host named,
-// and gpstop exits 2.
-func TestUnreachableHost(t *testing.T) {
+// mirrorsOnSDW2 is a rig whose mirrors live on sdw2, which every SSH
+// command fails to reach with err.
+func mirrorsOnSDW2(t *testing.T, err error) *rig {
+	t.Helper()
 	r := newRig(t, "", nil)
 	segs := gp6Demo()
 	for i := range segs {
@@ -286,16 +286,84 @@ func TestUnreachableHost(t *testing.T) {
 	r.conn.On(coordctl.UserConnectionsSQL, clustertest.Value(20, int64(0)))
 	ssh := &remotetest.Fake{}
 	ssh.OnFunc(func(remote.Command) (remotetest.Response, bool) {
-		return remotetest.Response{ExitCode: -1, Err: &remote.ConnectError{Host: "sdw2", Err: &remote.SSHError{Host: "sdw2", Addr: "10.0.0.2:22", Reason: remote.ReasonHostKeyChanged,
-			Err: &remote.ChangedHostKeyError{Host: "sdw2", Addr: "10.0.0.2:22", KeyName: "sdw2", KeyType: "ssh-ed25519", Fingerprint: "SHA256:Pc0kGSQlmrLfBD2XU2XqfLW8AxHfyGyZJwtdE4l6Fw0",
-				Known: []string{"~/.ssh/known_hosts:12"}, Fix: "ssh-keygen -R sdw2 -f ~/.ssh/known_hosts"}}}}, true
+		return remotetest.Response{ExitCode: -1, Err: &remote.ConnectError{Host: "sdw2", Err: err}}, true
 	})
 	r.env.NewSSH = (&remotetest.Hosts{Fake: ssh}).Opener(nil)
+	return r
+}
+
+func (r *rig) runAll(t *testing.T) error {
+	t.Helper()
 	opts := &Options{CommonOptions: app.CommonOptions{NonInteractive: true, LogDir: "/home/gpadmin/gpAdminLogs"}, Mode: "smart", Parallel: DefaultParallel, Timeout: 120}
-	err := Run(t.Context(), r.env, opts)
+	return Run(t.Context(), r.env, opts)
+}
+
+// stoppedAnything reports whether any stop ran on the coordinator's host.
+func (r *rig) stoppedAnything() bool {
+	for _, c := range r.exec.Calls() {
+		if strings.Contains(c.Script, "stop_one()") || (len(c.Argv) > 1 && c.Argv[1] == "stop") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestUnreachableHost: nothing listens on the mirrors' host's SSH port (a
+// host that is down). As Greenplum does, gpstop stops what it can: the
+// coordinator and the primaries; the warning says why sdw2 was not reached,
+// its segments are reported as failed with the host named, and gpstop
+// exits 2.
+func TestUnreachableHost(t *testing.T) {
+	r := mirrorsOnSDW2(t, &remote.SSHError{Host: "sdw2", Addr: "10.0.0.2:22", Reason: remote.ReasonRefused,
+		Detail: "nothing listens on port 22 of 10.0.0.2: is sshd running there, and is Port right in ssh_config?", Err: syscall.ECONNREFUSED})
+	err := r.runAll(t)
 	var ee *app.ExitError
 	if !errors.As(err, &ee) || ee.Code != app.ExitFatal {
 		t.Fatalf("got %v, want exit 2", err)
 	}
+	if !r.stoppedAnything() {
+		t.Fatal("a host that is down kept gpstop from stopping the rest")
+	}
 	golden.Check(t, "gpstop", "unreachable_host_gp6.golden", []byte(strings.Join(messages(r.normalize(r.out.String())), "\n")+"\n"))
+}
+
+// TestHostThatTurnsUsAwayStopsNothing: the mirrors' host answers but will
+// not let gpstop in (its host key changed or is unknown, or sshd refuses
+// our key). Stopping the coordinator and then failing there would leave the
+// cluster half stopped; gpstop stops nothing, names the host and the
+// reason with its fix, and exits 2.
+func TestHostThatTurnsUsAwayStopsNothing(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"changed key", &remote.SSHError{Host: "sdw2", Addr: "10.0.0.2:22", Reason: remote.ReasonHostKeyChanged,
+			Err: &remote.ChangedHostKeyError{Host: "sdw2", Addr: "10.0.0.2:22", KeyName: "sdw2", KeyType: "ssh-ed25519", Fingerprint: "SHA256:Pc0kGSQlmrLfBD2XU2XqfLW8AxHfyGyZJwtdE4l6Fw0",
+				Known: []string{"~/.ssh/known_hosts:12"}, Fix: "ssh-keygen -R sdw2 -f ~/.ssh/known_hosts"}}, "golden"},
+		{"unknown key", &remote.SSHError{Host: "sdw2", Addr: "10.0.0.2:22", Reason: remote.ReasonHostKeyUnknown,
+			Err: &remote.UnknownHostKeyError{Host: "sdw2", Addr: "10.0.0.2:22", KeyName: "sdw2", KeyType: "ssh-ed25519", Fingerprint: "SHA256:Pc0kGSQlmrLfBD2XU2XqfLW8AxHfyGyZJwtdE4l6Fw0",
+				Files: []string{"~/.ssh/known_hosts"}, Fix: "ssh-keyscan -p 22 -t ed25519 sdw2 >> ~/.ssh/known_hosts"}},
+			"[ERROR]:-Host sdw2 does not let gpstop in over SSH: host key for sdw2 (10.0.0.2:22) is not in known_hosts"},
+		{"key refused", &remote.SSHError{Host: "sdw2", Addr: "10.0.0.2:22", Reason: remote.ReasonAuth, Detail: "the server refused every key offered for user gpadmin"},
+			"[ERROR]:-Host sdw2 does not let gpstop in over SSH: ssh to sdw2 (10.0.0.2:22): authentication failed: the server refused every key offered for user gpadmin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mirrorsOnSDW2(t, tt.err)
+			err := r.runAll(t)
+			var xe *app.ExpectedError
+			if !errors.As(err, &xe) || !strings.Contains(err.Error(), "nothing was stopped: the segments on ['sdw2'] could not be stopped after the master") {
+				t.Fatalf("got %v, want the refusal", err)
+			}
+			if r.stoppedAnything() {
+				t.Fatalf("stopped something although sdw2 turns gpstop away: %+v", r.exec.Calls())
+			}
+			if tt.want == "golden" {
+				golden.Check(t, "gpstop", "host_key_changed_gp6.golden", []byte(strings.Join(messages(r.normalize(r.out.String())), "\n")+"\n"))
+			} else if !strings.Contains(r.out.String(), tt.want) {
+				t.Fatalf("no %q in:\n%s", tt.want, r.out.String())
+			}
+		})
+	}
 }

@@ -74,6 +74,9 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	} else {
 		segs = gparrayOrder(s.cluster)
 	}
+	if err := s.checkHosts(ctx, segs); err != nil {
+		return err
+	}
 	if !opts.NonInteractive {
 		s.summarize(ctx, segs)
 		if err := s.confirm(ctx, "\nContinue with "+s.product()+" instance shutdown"); err != nil {

@@ -100,6 +100,23 @@ func SSHFailure(err error) *SSHError {
 	return nil
 }
 
+// TurnsAway reports whether err says a host answered and turned us away:
+// its host key is unknown or changed, or it refused every key offered. The
+// user fixes that on the spot, unlike a host that is down (refused port,
+// timeout, no route), so a tool that would otherwise leave the cluster
+// half stopped or half started refuses to begin instead.
+func TurnsAway(err error) bool {
+	se := SSHFailure(err)
+	if se == nil {
+		return false
+	}
+	switch se.Reason {
+	case ReasonHostKeyChanged, ReasonHostKeyUnknown, ReasonAuth:
+		return true
+	}
+	return false
+}
+
 // connectError classifies a failed TCP connect to s within timeout.
 func connectError(s hostSettings, timeout time.Duration, err error) *SSHError {
 	e := &SSHError{Host: s.alias, Addr: s.addr(), Err: err}

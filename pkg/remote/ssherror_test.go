@@ -124,3 +124,18 @@ func TestReasonWords(t *testing.T) {
 		t.Fatal("SSHFailure of a plain error")
 	}
 }
+
+// TestTurnsAway: only a host that answered and refused us (a key problem,
+// an authentication failure) turns us away; a host that is down does not.
+func TestTurnsAway(t *testing.T) {
+	away := map[Reason]bool{ReasonHostKeyChanged: true, ReasonHostKeyUnknown: true, ReasonAuth: true}
+	for r := ReasonOther; r <= ReasonLost; r++ {
+		err := &HostError{Host: "h", Err: &ConnectError{Host: "h", Err: &SSHError{Host: "h", Reason: r}}}
+		if got := TurnsAway(fmt.Errorf("wrapped: %w", err)); got != away[r] {
+			t.Errorf("TurnsAway(%s) = %v, want %v", r, got, away[r])
+		}
+	}
+	if TurnsAway(errors.New("exit status 1")) {
+		t.Error("a command's own failure turns us away")
+	}
+}
