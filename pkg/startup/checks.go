@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
@@ -25,7 +26,16 @@ const localTimeout = time.Minute
 // its name over SSH, -B at once. The segments of a host that does not
 // answer are marked down in memory only; they are skipped, and the
 // catalog is not changed.
-func (s *starter) checkHosts(ctx context.Context) {
+//
+// A host that answers but turns us away (its host key unknown or changed,
+// or our key refused) is an error instead: starting the cluster without
+// its segments would have the coordinator's fault prober fail their
+// primaries over to their mirrors (or leave a content down), for a fault
+// the user fixes on the spot. Greenplum never meets it (it passes
+// StrictHostKeyChecking=no); a host that is down is still skipped as
+// Greenplum skips it, and a standby's host alone is left to step 9's
+// question.
+func (s *starter) checkHosts(ctx context.Context) error {
 	log := s.env.Log
 	co := s.cluster.Coordinator().Hostname
 	var cmds []remote.Command
@@ -44,18 +54,27 @@ func (s *starter) checkHosts(ctx context.Context) {
 		}
 	}
 	if len(down) == 0 {
-		return
+		return nil
 	}
 	log.Warn("One or more hosts are not reachable via SSH.")
 	slices.SortFunc(down, func(a, b remote.Result) int { return cmp.Compare(a.Command.Host, b.Command.Host) })
+	var away []string
 	for _, r := range down {
 		log.Warn(fmt.Sprintf("Host %s is unreachable: %s", r.Command.Host, resultText(r)))
+		if remote.TurnsAway(r.Err) && slices.Contains(s.cluster.Hosts(), r.Command.Host) {
+			away = append(away, r.Command.Host)
+		}
+	}
+	if len(away) > 0 {
+		return app.Errorf("not starting the cluster: %s answered but turned gpstart away over SSH (see the reasons above); starting without their segments would fail their primaries over or leave contents down; fix the SSH problem and run gpstart again",
+			strings.Join(away, ", "))
 	}
 	for _, g := range s.cluster.Segments() {
 		if s.unreachable[g.Hostname] && g.IsUp() {
 			log.Warn(fmt.Sprintf("Marking segment %d down because %s is unreachable", g.DBID, g.Hostname))
 		}
 	}
+	return nil
 }
 
 // readChecksum is step 8: the coordinator's data page checksum version,

@@ -76,7 +76,9 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	}
 	defer func() { err = errors.Join(err, s.ssh.Close()) }()
 
-	s.checkHosts(wctx)
+	if err := s.checkHosts(wctx); err != nil {
+		return errors.Join(err, s.stopCoordinator(wctx, "fast"))
+	}
 	if err := s.readChecksum(wctx); err != nil {
 		return errors.Join(err, s.stopCoordinator(wctx, "fast"))
 	}

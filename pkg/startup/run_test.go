@@ -89,6 +89,7 @@ type rig struct {
 
 	failStart   map[int]bool // dbids whose pg_ctl start fails
 	unreachable map[string]bool
+	turnAway    map[string]error // hosts that answer with this SSH failure
 	standbyTLI  int
 	// catalogVersion is what the binaries say; the data directories
 	// say 301908232.
@@ -164,6 +165,9 @@ func (r *rig) stop(c remote.Command) (remotetest.Response, bool) {
 func (r *rig) otherHost(c remote.Command) (remotetest.Response, bool) {
 	if r.unreachable[c.Host] {
 		return remotetest.Response{ExitCode: -1, Err: &remote.ConnectError{Host: c.Host, Err: fmt.Errorf("ssh connect to %s:22: dial tcp: connect: no route to host", c.Host)}}, true
+	}
+	if err := r.turnAway[c.Host]; err != nil {
+		return remotetest.Response{ExitCode: -1, Err: &remote.ConnectError{Host: c.Host, Err: err}}, true
 	}
 	switch {
 	case len(c.Argv) == 2 && c.Argv[0] == "echo":
@@ -354,6 +358,39 @@ func TestUnreachableHost(t *testing.T) {
 	r.golden(t, "unreachable_host_gp7.golden")
 	if got := r.startedDBIDs(); !slices.Equal(got, []int{2, 3, 5, 7}) {
 		t.Errorf("started %v", got)
+	}
+}
+
+// TestHostThatTurnsUsAwayStartsNothing: sdw3 answers but turns gpstart
+// away (its host key changed, or our key is refused). Starting without its
+// segments would fail content 2 over to its mirror for a fault the user
+// fixes on the spot: no segment is started, the coordinator started in
+// admin mode is stopped again, exit 2, the reason on screen.
+func TestHostThatTurnsUsAwayStartsNothing(t *testing.T) {
+	for name, err := range map[string]error{
+		"changed key": &remote.SSHError{Host: "sdw3", Addr: "10.0.0.3:22", Reason: remote.ReasonHostKeyChanged,
+			Err: &remote.ChangedHostKeyError{Host: "sdw3", Addr: "10.0.0.3:22", KeyName: "sdw3", KeyType: "ssh-ed25519", Fingerprint: "SHA256:Pc0kGSQlmrLfBD2XU2XqfLW8AxHfyGyZJwtdE4l6Fw0",
+				Known: []string{"~/.ssh/known_hosts:12"}, Fix: "ssh-keygen -R sdw3 -f ~/.ssh/known_hosts"}},
+		"key refused": &remote.SSHError{Host: "sdw3", Addr: "10.0.0.3:22", Reason: remote.ReasonAuth, Detail: "the server refused every key offered for user gpadmin"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t, gp7Version, spread(), "")
+			r.turnAway = map[string]error{"sdw3": err}
+			got := r.run(t, nonInteractive())
+			wantExit(t, got, app.ExitFatal)
+			if !strings.Contains(got.Error(), "not starting the cluster: sdw3 answered but turned gpstart away over SSH") {
+				t.Errorf("error %v", got)
+			}
+			if !strings.Contains(r.out.String(), "Host sdw3 is unreachable: "+err.Error()) {
+				t.Errorf("no reason on screen:\n%s", r.out.String())
+			}
+			if started := r.startedDBIDs(); len(started) > 0 {
+				t.Errorf("started %v", started)
+			}
+			if _, err := os.Stat(r.pidFile()); err == nil {
+				t.Error("coordinator left running")
+			}
+		})
 	}
 }
 
