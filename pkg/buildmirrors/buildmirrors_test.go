@@ -307,6 +307,30 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
+// TestShellUnsafeTargetRefused: pg_ctl starts the postmaster through
+// sh -c with -D "<dir>", so a target directory holding a command
+// substitution would run it as the cluster's owner at the mirror's start.
+// It is refused before anything runs, with the mirror and the character
+// named (safety invariant 7).
+func TestShellUnsafeTargetRefused(t *testing.T) {
+	ex := fakeHosts(nil, nil)
+	db := fakeDB(false)
+	ms := slices.Clone(mirrors)
+	ms[1].Target.DataDir = "/data/mirror/$(touch /tmp/owned)/gpseg1"
+	_, err := buildmirrors.Run(t.Context(), env(ex, db), opts(false), ms)
+	var ie *buildmirrors.InputError
+	if !asInput(err, &ie) || !strings.Contains(err.Error(), `contains "$", which the shell pg_ctl starts the postmaster with would interpret`) ||
+		!strings.Contains(err.Error(), ms[1].Label()) {
+		t.Fatalf("%v, want the refusal naming %s", err, ms[1].Label())
+	}
+	if calls := ex.Calls(); len(calls) > 0 {
+		t.Errorf("ran %q after the refusal", calls[0].Label)
+	}
+	if sql := db.SQL(); len(sql) > 0 {
+		t.Errorf("ran %q after the refusal", sql[0])
+	}
+}
+
 func asInput(err error, ie **buildmirrors.InputError) bool {
 	e, ok := err.(*buildmirrors.InputError)
 	*ie = e

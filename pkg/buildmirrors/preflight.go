@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/pgcmd"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
@@ -27,6 +28,16 @@ const (
 func (r *run) preflight(ctx context.Context) error {
 	log := r.env.Log
 	log.Info("Checking the mirror targets")
+	// pg_ctl starts each mirror through a shell (safety invariant 7).
+	var unsafe []error
+	for _, m := range r.ms {
+		if err := pgcmd.CheckDataDir(m.Target.DataDir); err != nil {
+			unsafe = append(unsafe, fmt.Errorf("%s: %w", m.Label(), err))
+		}
+	}
+	if len(unsafe) > 0 {
+		return &InputError{Problems: unsafe}
+	}
 	if r.env.CheckHostKeys != nil {
 		if err := r.env.CheckHostKeys(ctx, hostsOf(r.ms, true)); err != nil {
 			return &InputError{Problems: []error{err}}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
+	"github.com/gpmgmt/gpmgmt/pkg/pgcmd"
 )
 
 // Defaults of gpdemo create.
@@ -46,6 +47,11 @@ func (o *CreateOptions) Validate() error {
 	}
 	if err := validateDir(o.Dir, o.DataDir); err != nil {
 		return err
+	}
+	// Every instance's data directory lies under --dir, and pg_ctl starts
+	// each postmaster through a shell (safety invariant 7).
+	if err := pgcmd.CheckDataDir(o.Dir); err != nil {
+		return argErr("--dir: %v", err)
 	}
 	if o.PrimariesPerHost < 1 {
 		return argErr("--primaries-per-host %d: need at least 1 primary per host", o.PrimariesPerHost)
