@@ -46,6 +46,13 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	if err := refuseDuringRecovery(env, c.DataDir); err != nil {
 		return err
 	}
+	if !opts.DryRun && opts.OutputFile == "" {
+		lock, err := takeLock(env, c.DataDir)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, lock.Release()) }()
+	}
 	ex, err := env.OpenSSH(&opts.CommonOptions, c.GPHome)
 	if err != nil {
 		return err
@@ -290,6 +297,32 @@ func remaining(c *cluster.Cluster, all []Mirror) ([]Mirror, error) {
 		}
 	}
 	return out, nil
+}
+
+// takeLock takes gpaddmirrors' lock in the coordinator data directory
+// (safety invariant 3, docs/locks.md): another gpaddmirrors, or a
+// gprecoverseg that started since refuseDuringRecovery looked, is refused
+// with Greenplum's two lock lines, exit 2; a stale lock is taken over
+// with a warning. --dry-run and -o change nothing and take no lock.
+func takeLock(env *app.Env, mdd string) (*oplock.Lock, error) {
+	lock, stale, err := oplock.AcquireAlone(mdd, "gpaddmirrors", oplock.Self(env.Hostname), "gprecoverseg")
+	var he *oplock.HeldError
+	if errors.As(err, &he) {
+		for _, l := range he.Lines() {
+			env.Log.Error(l)
+		}
+		if he.Foreign {
+			env.Log.Error(fmt.Sprintf("The lock's owner runs on host %s; check there before removing it", he.Owner.Host))
+		}
+		return nil, &app.ExitError{Code: app.ExitFatal}
+	}
+	if err != nil {
+		return nil, app.Errorf("%w", err)
+	}
+	if stale != nil {
+		env.Log.Warn(fmt.Sprintf("Lockfile %s was left by gpaddmirrors with PID %d: %s; taking it over", lock.Path(), stale.Owner.PID, stale.Reason))
+	}
+	return lock, nil
 }
 
 // refuseDuringRecovery refuses to add mirrors while a gprecoverseg holds

@@ -295,3 +295,38 @@ func TestRunRefusedDuringRecovery(t *testing.T) {
 		t.Errorf("hosts were asked %d things during a recovery", len(calls))
 	}
 }
+
+// TestRunRefusedBesideAnotherAddMirrors: a second gpaddmirrors while one
+// holds its lock is refused with the two lock lines, exit 2, before any
+// host is asked anything (safety invariant 3); the lock it found stays.
+func TestRunRefusedBesideAnotherAddMirrors(t *testing.T) {
+	r := newRig(t, gpdemoSegments(t), "-a", "-p", "2")
+	l, _, err := oplock.Acquire(r.mdd, "gpaddmirrors", oplock.Self(r.env.Hostname))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Release() }()
+	code, out := r.main(t, "")
+	want := "/gpaddmirrors.lock indicates that an instance of gpaddmirrors is already running with PID "
+	if code != app.ExitFatal || !strings.Contains(out, want) {
+		t.Errorf("exit code %d, want 2 and %q; stdout:\n%s", code, want, out)
+	}
+	if calls := r.hosts.Calls(); len(calls) > 0 {
+		t.Errorf("hosts were asked %d things beside another gpaddmirrors", len(calls))
+	}
+	if _, held, _ := oplock.Held(r.mdd, "gpaddmirrors", r.env.Hostname); !held {
+		t.Error("the other run's lock was removed")
+	}
+}
+
+// TestRunReleasesItsLock: a run that got as far as building the mirrors
+// (here it cannot reach the hosts: exit 2) leaves no lock behind.
+func TestRunReleasesItsLock(t *testing.T) {
+	r := newRig(t, gpdemoSegments(t), "-a", "-p", "2")
+	if code, out := r.main(t, "/data/dbfast_mirror1\n/data/dbfast_mirror2\n"); code != app.ExitFatal || !strings.Contains(out, "Mirror 1 of 2") {
+		t.Fatalf("exit %d, want 2 after the plan:\n%s", code, out)
+	}
+	if _, err := os.Stat(oplock.Path(r.mdd, "gpaddmirrors")); !os.IsNotExist(err) {
+		t.Errorf("gpaddmirrors' lock left behind: %v", err)
+	}
+}

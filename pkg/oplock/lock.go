@@ -114,6 +114,33 @@ func Acquire(mdd, tool string, self Owner) (*Lock, *Stale, error) {
 	return nil, nil, fmt.Errorf("lock %s: taken by another process while a stale one was being removed", path)
 }
 
+// AcquireAlone is Acquire for a tool that must not run beside others
+// (safety invariant 3: one changing operation at a time): with tool's lock
+// taken, a live holder of any of others' locks gives a *HeldError naming
+// that tool, and tool's lock is released again. Taking one's own lock
+// before looking at the others' means two tools that start together can
+// both refuse, never both go on.
+func AcquireAlone(mdd, tool string, self Owner, others ...string) (*Lock, *Stale, error) {
+	l, stale, err := Acquire(mdd, tool, self)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, o := range others {
+		owner, held, err := Held(mdd, o, self.Host)
+		if err == nil && !held {
+			continue
+		}
+		if rerr := l.Release(); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, &HeldError{Path: Path(mdd, o), Tool: o, Owner: owner, Foreign: owner.Host != "" && owner.Host != self.Host}
+	}
+	return l, stale, nil
+}
+
 // Check reads the lock at path and says whether it is stale: reason ""
 // means its owner is alive (or runs on another host than host, where it
 // cannot be checked, and so counts as alive).

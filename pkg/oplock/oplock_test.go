@@ -67,6 +67,38 @@ func TestLockHeld(t *testing.T) {
 	}
 }
 
+// TestAcquireAlone: with gprecoverseg's lock held by a live process,
+// gpaddmirrors' is refused with a HeldError naming gprecoverseg's lock and
+// left free; with it stale or absent, gpaddmirrors' is taken.
+func TestAcquireAlone(t *testing.T) {
+	mdd := t.TempDir()
+	rec, _, err := Acquire(mdd, "gprecoverseg", Self("mdw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = AcquireAlone(mdd, "gpaddmirrors", Self("mdw"), "gprecoverseg")
+	var he *HeldError
+	if !errors.As(err, &he) || he.Tool != "gprecoverseg" || he.Path != Path(mdd, "gprecoverseg") || he.Owner.PID != os.Getpid() {
+		t.Fatalf("%v, want gprecoverseg's HeldError", err)
+	}
+	if _, err := os.Stat(Path(mdd, "gpaddmirrors")); !os.IsNotExist(err) {
+		t.Fatalf("gpaddmirrors' lock left behind after the refusal: %v", err)
+	}
+	if err := rec.Release(); err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := AcquireAlone(mdd, "gpaddmirrors", Self("mdw"), "gprecoverseg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, held, _ := Held(mdd, "gpaddmirrors", "mdw"); !held {
+		t.Error("gpaddmirrors' lock not held")
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLockStale: a lock whose process is gone, one whose pid is now
 // another process's (start time differs) and one without a readable PID
 // are taken over, each with its reason; a lock of another host is held.

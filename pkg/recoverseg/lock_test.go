@@ -58,3 +58,29 @@ func TestTakeLock(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTakeLockRefusedDuringAddMirrors: while a gpaddmirrors holds its lock
+// (both build mirrors from the same primaries, safety invariant 3),
+// gprecoverseg is refused with the two lock lines naming gpaddmirrors'
+// lock, exit 2, and its own lock is not left behind.
+func TestTakeLockRefusedDuringAddMirrors(t *testing.T) {
+	r, out := reportRig(t)
+	mdd := t.TempDir()
+	held, _, err := oplock.Acquire(mdd, "gpaddmirrors", oplock.Self(r.env.Hostname))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = held.Release() }()
+	_, err = takeLock(r.env, mdd)
+	var ee *app.ExitError
+	if !errors.As(err, &ee) || ee.Code != app.ExitFatal {
+		t.Fatalf("%v, want exit 2", err)
+	}
+	path := filepath.Join(mdd, "gpaddmirrors.lock")
+	if want := "[ERROR]:-Lockfile " + path + " indicates that an instance of gpaddmirrors is already running with PID " + strconv.Itoa(os.Getpid()); !strings.Contains(out.String(), want) {
+		t.Errorf("no %q in:\n%s", want, out)
+	}
+	if _, err := os.Stat(filepath.Join(mdd, "gprecoverseg.lock")); !os.IsNotExist(err) {
+		t.Errorf("gprecoverseg's lock left behind: %v", err)
+	}
+}

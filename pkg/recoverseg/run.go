@@ -87,9 +87,10 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 
 // takeLock takes gprecoverseg's lock: a live owner is refused with
 // Greenplum's two lines (exit 2, where Greenplum 6 exits 0); a stale one is
-// taken over with a warning.
+// taken over with a warning. A gpaddmirrors holding its own lock is
+// refused the same way: both build mirrors from the same primaries.
 func takeLock(env *app.Env, mdd string) (*oplock.Lock, error) {
-	lock, stale, err := oplock.Acquire(mdd, Tool, oplock.Self(env.Hostname))
+	lock, stale, err := oplock.AcquireAlone(mdd, Tool, oplock.Self(env.Hostname), "gpaddmirrors")
 	var he *oplock.HeldError
 	if errors.As(err, &he) {
 		for _, l := range he.Lines() {
