@@ -367,3 +367,39 @@ func TestHostThatTurnsUsAwayStopsNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestStandbyHostThatTurnsUsAway: only the standby's host turns gpstop
+// away. A standby left running beside a stopped cluster only waits for
+// WAL, so the cluster is stopped as before, with Greenplum's standby
+// warning followed by the reason.
+func TestStandbyHostThatTurnsUsAway(t *testing.T) {
+	r := newRig(t, "", nil)
+	segs := append(gp6Demo(), cluster.Segment{DBID: 6, ContentID: -1, Role: cluster.RoleMirror, PreferredRole: cluster.RoleMirror, Mode: cluster.ModeSynced,
+		Status: cluster.StatusUp, Hostname: "smdw", Address: "smdw", Port: 7000, DataDir: "/data/standby"})
+	r.conn = &clustertest.FakeConn{}
+	r.env.Connect = r.conn.Connector()
+	r.conn.On(cluster.LoadSQL, clustertest.SegmentRows(segs))
+	r.conn.On(coordctl.UserConnectionsSQL, clustertest.Value(20, int64(0)))
+	ssh := &remotetest.Fake{}
+	ssh.OnFunc(func(remote.Command) (remotetest.Response, bool) {
+		return remotetest.Response{ExitCode: -1, Err: &remote.ConnectError{Host: "smdw", Err: &remote.SSHError{Host: "smdw", Addr: "10.0.0.9:22", Reason: remote.ReasonAuth,
+			Detail: "the server refused every key offered for user gpadmin"}}}, true
+	})
+	r.env.NewSSH = (&remotetest.Hosts{Fake: ssh}).Opener(nil)
+	if err := r.runAll(t); err != nil {
+		t.Fatal(err)
+	}
+	if !r.stoppedAnything() {
+		t.Fatal("nothing was stopped")
+	}
+	out := r.out.String()
+	want := "[WARNING]:-Standby is unreachable, skipping shutdown on standby\n"
+	i := strings.Index(out, want)
+	if i < 0 {
+		t.Fatalf("no %q in:\n%s", want, out)
+	}
+	next, _, _ := strings.Cut(out[i+len(want):], "\n")
+	if !strings.Contains(next, "[WARNING]:-ssh to smdw (10.0.0.9:22): authentication failed: the server refused every key offered for user gpadmin") {
+		t.Errorf("the line after the standby warning lacks the reason: %q", next)
+	}
+}

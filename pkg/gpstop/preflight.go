@@ -11,9 +11,12 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
-// checkHosts runs before anything is stopped. Every host gpstop will reach
-// over SSH (the segments' hosts and the standby's; the coordinator's own is
-// local) is asked to echo its name, on the connection the stop then uses.
+// checkHosts runs before anything is stopped. Every segment host gpstop
+// will reach over SSH (the coordinator's own is local) is asked to echo
+// its name, on the connection the stop then uses. A standby's host alone
+// is not asked: a standby left running beside a stopped cluster only waits
+// for WAL, and keeps Greenplum's "Standby is unreachable" warning, now
+// with its reason.
 //
 // A host that answers but will not let us in (its host key is unknown or
 // changed, or sshd refused our keys) is refused here: stopping the
@@ -32,9 +35,6 @@ func (s *stopper) checkHosts(ctx context.Context, segs []cluster.Segment) error 
 	set := map[string]bool{}
 	for _, g := range segs {
 		set[g.Hostname] = true
-	}
-	if sb, ok := s.cluster.Standby(); ok && s.opts.Host == "" && !s.opts.NoStandby {
-		set[sb.Hostname] = true
 	}
 	delete(set, local)
 	if len(set) == 0 {
