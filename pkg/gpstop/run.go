@@ -46,7 +46,7 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	if err := s.prepare(ctx); err != nil {
 		return err
 	}
-	if w := oplock.RecoveryRunning(s.mdd, env.Hostname); w != "" {
+	if w := oplock.MirrorWorkRunning(s.mdd, env.Hostname); w != "" {
 		env.Log.Warn(w)
 	}
 	s.ssh, err = env.OpenSSH(&opts.CommonOptions, s.gphome)

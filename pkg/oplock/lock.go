@@ -242,13 +242,15 @@ func Held(mdd, tool, host string) (Owner, bool, error) {
 	return o, reason == "", nil
 }
 
-// RecoveryRunning is the warning gpstart and gpstop log when gprecoverseg
-// holds its lock in mdd (docs/locks.md): they go on, as Greenplum's do;
-// "" when no recovery runs.
-func RecoveryRunning(mdd, host string) string {
-	o, held, err := Held(mdd, "gprecoverseg", host)
-	if err != nil || !held {
-		return ""
+// MirrorWorkRunning is the warning gpstart and gpstop log when
+// gprecoverseg or gpaddmirrors holds its lock in mdd (docs/locks.md): they
+// go on, as Greenplum's do, since a DBA must be able to stop a cluster
+// whose recovery is stuck; "" when neither runs.
+func MirrorWorkRunning(mdd, host string) string {
+	for _, tool := range []string{"gprecoverseg", "gpaddmirrors"} {
+		if o, held, err := Held(mdd, tool, host); err == nil && held {
+			return fmt.Sprintf("A %s (PID %d) is running on this cluster: its copies fail while the instances stop; run it again afterwards to complete them", tool, o.PID)
+		}
 	}
-	return fmt.Sprintf("A gprecoverseg (PID %d) is running on this cluster: its copies fail while the instances stop; run it again afterwards to complete them", o.PID)
+	return ""
 }

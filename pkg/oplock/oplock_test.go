@@ -99,6 +99,29 @@ func TestAcquireAlone(t *testing.T) {
 	}
 }
 
+// TestMirrorWorkRunning: gpstart's and gpstop's warning names whichever
+// of gprecoverseg and gpaddmirrors holds its lock, and is empty when
+// neither does.
+func TestMirrorWorkRunning(t *testing.T) {
+	mdd := t.TempDir()
+	if w := MirrorWorkRunning(mdd, "mdw"); w != "" {
+		t.Errorf("no lock held, warning %q", w)
+	}
+	for _, tool := range []string{"gprecoverseg", "gpaddmirrors"} {
+		l, _, err := Acquire(mdd, tool, Self("mdw"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "A " + tool + " (PID " + strconv.Itoa(os.Getpid()) + ") is running on this cluster"
+		if w := MirrorWorkRunning(mdd, "mdw"); !strings.HasPrefix(w, want) {
+			t.Errorf("%s holds its lock: warning %q, want %q...", tool, w, want)
+		}
+		if err := l.Release(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestLockStale: a lock whose process is gone, one whose pid is now
 // another process's (start time differs) and one without a readable PID
 // are taken over, each with its reason; a lock of another host is held.

@@ -51,7 +51,7 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	if err := s.prepare(ctx); err != nil {
 		return err
 	}
-	if w := oplock.RecoveryRunning(s.mdd, env.Hostname); w != "" {
+	if w := oplock.MirrorWorkRunning(s.mdd, env.Hostname); w != "" {
 		env.Log.Warn(w)
 	}
 	if opts.CoordinatorOnly {
