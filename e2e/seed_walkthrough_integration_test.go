@@ -376,7 +376,15 @@ func historyDescs(t *testing.T, coordPort int, where string) []string {
 }
 
 // walreceiverPID is the walreceiver process of the standby in dir.
-func walreceiverPID(t *testing.T, dir string) string {
+func walreceiverPID(t testing.TB, dir string) string {
+	t.Helper()
+	return childPID(t, dir, "walreceiver")
+}
+
+// childPID is the one child of the postmaster in dir whose command line
+// contains name (its process title: "walreceiver", "startup"), waited
+// for 30 s at most.
+func childPID(t testing.TB, dir, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
 	if err != nil {
@@ -384,19 +392,19 @@ func walreceiverPID(t *testing.T, dir string) string {
 	}
 	pm := strings.SplitN(string(b), "\n", 2)[0]
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		out, err := exec.Command("pgrep", "-P", pm, "-f", "walreceiver").Output()
+		out, err := exec.Command("pgrep", "-P", pm, "-f", name).Output()
 		if pid := strings.TrimSpace(string(out)); err == nil && pid != "" && !strings.Contains(pid, "\n") {
 			return pid
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no walreceiver under postmaster %s of %s", pm, dir)
+			t.Fatalf("no %s under postmaster %s of %s", name, pm, dir)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
 // signal sends SIGname to pid.
-func signal(t *testing.T, pid, name string) {
+func signal(t testing.TB, pid, name string) {
 	t.Helper()
 	if out, err := exec.Command("kill", "-"+name, pid).CombinedOutput(); err != nil {
 		t.Fatalf("kill -%s %s: %v %s", name, pid, err, out)
@@ -404,21 +412,21 @@ func signal(t *testing.T, pid, name string) {
 }
 
 // waitSynced requests FTS probes until every segment is up and in sync.
-func waitSynced(t *testing.T, coordPort int) {
+func waitSynced(t testing.TB, coordPort int) {
 	t.Helper()
 	probeUntil(t, coordPort, "every segment up and in sync",
 		"SELECT count(*) = 0 FROM gp_segment_configuration WHERE content >= 0 AND (mode <> 's' OR status <> 'u')")
 }
 
 // waitMode requests FTS probes until content's primary has mode m.
-func waitMode(t *testing.T, coordPort, content int, m cluster.Mode) {
+func waitMode(t testing.TB, coordPort, content int, m cluster.Mode) {
 	t.Helper()
 	probeUntil(t, coordPort, fmt.Sprintf("content %d's primary in mode %s", content, m),
 		fmt.Sprintf("SELECT count(*) = 1 FROM gp_segment_configuration WHERE content = %d AND role = 'p' AND mode = '%s'", content, m))
 }
 
 // probeUntil requests FTS probes until sql returns true (60 s at most).
-func probeUntil(t *testing.T, coordPort int, what, sql string) {
+func probeUntil(t testing.TB, coordPort int, what, sql string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
