@@ -162,8 +162,11 @@ func (d rebalanceDemo) testReplayLagOverLimit(t *testing.T) {
 	}
 	const limit = 0.0001 // GB: 107,374 bytes
 	lag := replayLag(t, conn)
-	if float64(lag) <= limit*(1<<30) {
-		t.Fatalf("mirror dbid %d: %d bytes not replayed after about 1 MB written, want more than %.0f", held.DBID, lag, limit*(1<<30))
+	for deadline := time.Now().Add(30 * time.Second); float64(lag) <= limit*(1<<30); lag = replayLag(t, conn) {
+		if time.Now().After(deadline) {
+			t.Fatalf("mirror dbid %d: %d bytes not replayed 30 s after about 1 MB written, want more than %.0f", held.DBID, lag, limit*(1<<30))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	before := d.catalog(t)
 	code, out := d.tool(t, "gprecoverseg", "-r", "-a", "--replay-lag", fmt.Sprint(limit))
