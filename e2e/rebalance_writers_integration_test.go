@@ -18,11 +18,11 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
-// Bounds of a writer: at most writeAttempts inserts (about 2 minutes of
+// Bounds of a writer: at most writeAttempts inserts (over 3 minutes of
 // writing at writePause), each bounded by writeTimeout, and no writer
 // outlives writeLife.
 const (
-	writeAttempts = 6000
+	writeAttempts = 10000
 	writePause    = 20 * time.Millisecond
 	retryPause    = 50 * time.Millisecond
 	writeTimeout  = 2 * time.Second
