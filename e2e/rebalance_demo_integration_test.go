@@ -37,7 +37,13 @@ func newRebalanceDemo(t testing.TB) rebalanceDemo {
 // returns its exit code and output.
 func (d rebalanceDemo) tool(t testing.TB, name string, args ...string) (int, string) {
 	t.Helper()
-	return mirrorless{coord: d.coord, hidden: d.hidden}.tool(t, "", name, args...)
+	return d.toolInput(t, "", name, args...)
+}
+
+// toolInput is tool with stdin.
+func (d rebalanceDemo) toolInput(t testing.TB, stdin, name string, args ...string) (int, string) {
+	t.Helper()
+	return mirrorless{coord: d.coord, hidden: d.hidden}.tool(t, stdin, name, args...)
 }
 
 // contentRows are content c's rows in segs: the acting primary and the

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,8 +33,10 @@ func TestRebalance(t *testing.T) {
 	t.Run("UnderWrites", d.testUnderWrites)
 	t.Run("MirrorNotInSync", d.testMirrorNotInSync)
 	t.Run("ReplayLagOverLimit", d.testReplayLagOverLimit)
+	t.Run("DryRun", d.testDryRun)
 	t.Run("KilledBeforePromotion", d.testKilledBeforePromotion)
 	t.Run("KilledAfterStop", d.testKilledAfterStop)
+	t.Run("KilledDuringRecovery", d.testKilledDuringRecovery)
 }
 
 // rebalanced is the tail of a successful rebalance's output.
@@ -49,25 +52,29 @@ var rebalanced = []string{
 
 // testUnderWrites: both primaries of one host failed over, then recovered;
 // while a client writes to each content's acting primary, gprecoverseg
-// -r -a exits 0 with every content on its preferred primary, in sync,
-// every acknowledged row there, and every content accepting a write when
-// the tool exits.
+// -r, answered y at its prompt as a DBA would (the plan with its estimates
+// is shown beside the prompt only), exits 0 with every content on its
+// preferred primary, in sync, every acknowledged row there, and every
+// content accepting a write when the tool exits.
 func (d rebalanceDemo) testUnderWrites(t *testing.T) {
 	d.prepare(t, 0, 1)
 	load := d.startWriters(t, "under-writes", 0, 1, 2, 3)
 	began := time.Now()
-	code, out := d.tool(t, "gprecoverseg", "-r", "-a")
+	code, out := d.toolInput(t, "y\n", "gprecoverseg", "-r")
 	exited := time.Now()
 	d.wantServed(t, "under-writes-at-exit")
 	if code != 0 {
-		t.Fatalf("gprecoverseg -r -a: exit %d\n%s", code, out)
+		t.Fatalf("gprecoverseg -r: exit %d\n%s", code, out)
 	}
 	wantInOrder(t, out, append([]string{
 		`^\[INFO\]:-Rebalance plan \(unavailability is an estimate`,
 		`^\[INFO\]:-Recovery type += Rebalance$`,
 		`^\[INFO\]:-Unbalanced segment 1 of 4$`,
 		`^\[INFO\]:-Unbalanced segment 4 of 4$`,
-	}, rebalanced...)...)
+		`^\[WARNING\]:-This operation will cancel queries that are currently executing\.$`,
+		`Continue with segment rebalance procedure Yy\|Nn \(default=N\):`,
+		`\[INFO\]:-Determining primary and mirror segment pairs to rebalance$`, // after the prompt, on its line
+	}, rebalanced[1:]...)...)
 	d.wantBalancedInSync(t)
 	load.wantAcknowledgedPresent(t, d)
 	t.Logf("gprecoverseg -r -a took %.2f s", exited.Sub(began).Seconds())
@@ -220,6 +227,63 @@ func replayLag(t testing.TB, conn cluster.Conn) int64 {
 	return lag
 }
 
+// testDryRun: content 0 unbalanced; gprecoverseg -r --dry-run shows the
+// plan and the steps it would run, exits 0, and changes nothing: the
+// catalog and its history, every instance's postmaster (the same process),
+// no journal. Content 0 stays unbalanced for testKilledBeforePromotion.
+func (d rebalanceDemo) testDryRun(t *testing.T) {
+	d.prepare(t, 0)
+	before := d.catalog(t)
+	pids := map[int]int{}
+	for _, s := range before {
+		pids[s.DBID] = postmasterPID(t, s.DataDir)
+	}
+	history := d.historyRows(t)
+	code, out := d.tool(t, "gprecoverseg", "-r", "--dry-run")
+	if code != 0 {
+		t.Fatalf("gprecoverseg -r --dry-run: exit %d\n%s", code, out)
+	}
+	wantInOrder(t, out,
+		`^\[INFO\]:-Rebalance plan \(unavailability is an estimate`,
+		`^\[INFO\]:-Recovery type += Rebalance$`,
+		`^\[INFO\]:-Determining primary and mirror segment pairs to rebalance$`,
+		`^\[INFO\]:-Dry run: the steps below would run; only the read-only checks ran$`,
+		`^\[INFO\]:-Dry run: 1 content\(s\) to switch back; nothing was changed$`)
+	for _, m := range messages(out) {
+		if strings.Contains(m, "Stopping unbalanced primary segments") || strings.Contains(m, "Continue with segment rebalance") {
+			t.Errorf("the dry run went further than the plan: %s", m)
+		}
+	}
+	if diff := cmp.Diff(dump(before), dump(d.catalog(t))); diff != "" {
+		t.Errorf("the dry run changed the catalog (-before +after):\n%s", diff)
+	}
+	if got := d.historyRows(t); got != history {
+		t.Errorf("the dry run added %d rows to gp_configuration_history", got-history)
+	}
+	for _, s := range before {
+		if !running(s) {
+			t.Errorf("dbid %d does not run after the dry run", s.DBID)
+		} else if pid := postmasterPID(t, s.DataDir); pid != pids[s.DBID] {
+			t.Errorf("dbid %d was restarted by the dry run: postmaster %d, was %d", s.DBID, pid, pids[s.DBID])
+		}
+	}
+	if _, err := os.Stat(oplock.JournalPath(d.coord, "gprecoverseg")); err == nil {
+		t.Errorf("the dry run left a journal")
+	}
+}
+
+// historyRows counts the rows of gp_configuration_history.
+func (d rebalanceDemo) historyRows(t testing.TB) int {
+	t.Helper()
+	conn := connect(t, "", d.coordPort, true)
+	defer conn.Close(context.WithoutCancel(t.Context()))
+	var n int
+	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM gp_configuration_history").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // testKilledBeforePromotion: gprecoverseg -r is killed -9 as it triggers
 // the reconfiguration, its primaries stopped: after one FTS probe every
 // content is served again, and the same command finishes the job.
@@ -320,4 +384,38 @@ func journal(t testing.TB, coord string) string {
 		return err.Error()
 	}
 	return regexp.MustCompile(`\s+`).ReplaceAllString(string(b), " ")
+}
+
+// testKilledDuringRecovery: gprecoverseg -r is killed -9 once the mirror
+// is promoted and the in-place recovery of the stopped instance has begun
+// (on "Initiating segment recovery", its catalog updated, its rewind about
+// to start): every content is served at once, without a probe, and the
+// same command, which finds nothing left to switch, recovers what the
+// killed run left down and says the rebalance completed.
+func (d rebalanceDemo) testKilledDuringRecovery(t *testing.T) {
+	d.prepare(t, 1)
+	bg := d.startBackground(t, `\[INFO\]:-Initiating segment recovery`, "gprecoverseg", "-r", "-a")
+	code, out := bg.wait(t)
+	l, killed := bg.killedOn()
+	if !killed {
+		t.Fatalf("gprecoverseg -r -a exited %d before it was killed\n%s", code, out)
+	}
+	t.Logf("killed %.2f s after it started, at %q", l.at.Sub(bg.began).Seconds(), l.text)
+	t.Logf("the journal left: %s", journal(t, d.coord))
+	if got := unbalancedContents(d.catalog(t)); len(got) != 0 {
+		t.Errorf("contents %v still unbalanced after the promotion the killed run proved", got)
+	}
+	d.wantServed(t, "served-after-kill-in-recovery")
+
+	code, out = d.tool(t, "gprecoverseg", "-r", "-a")
+	if code != 0 {
+		t.Fatalf("gprecoverseg -r -a after the killed run: exit %d\n%s", code, out)
+	}
+	wantInOrder(t, out,
+		`^\[INFO\]:-No segments are running in their non-preferred role and need to be rebalanced\.$`,
+		rebalanced[len(rebalanced)-1])
+	d.wantBalancedInSync(t)
+	if _, err := os.Stat(oplock.JournalPath(d.coord, "gprecoverseg")); err == nil {
+		t.Errorf("the rerun left a journal: %s", journal(t, d.coord))
+	}
 }
