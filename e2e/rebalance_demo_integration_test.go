@@ -218,17 +218,20 @@ func (d rebalanceDemo) createWriteTable(t testing.TB) {
 }
 
 // planEstimates reads the "unavailable (estimate)" column of the tool's
-// Rebalance plan table, by content; rows whose estimate has no figure
-// ("unknown", "not switched") are left out.
+// Rebalance plan table (INFO beside the prompt, DEBUG with -a -v), by
+// content; rows whose estimate has no figure ("unknown", "not switched")
+// are left out.
 func planEstimates(t testing.TB, out string) map[int]time.Duration {
 	t.Helper()
 	secs := regexp.MustCompile(`^~(\d+)s\b`)
+	rowPrefix := regexp.MustCompile(`^\[(INFO|DEBUG)\]:-\|`)
 	est := map[int]time.Duration{}
 	for _, m := range messages(out) {
-		row, ok := strings.CutPrefix(m, "[INFO]:-|")
-		if !ok {
+		loc := rowPrefix.FindStringIndex(m)
+		if loc == nil {
 			continue
 		}
+		row := m[loc[1]:]
 		f := strings.Split(row, "|")
 		if len(f) < 5 {
 			continue

@@ -77,7 +77,7 @@ func (d rebalanceDemo) testUnderWrites(t *testing.T) {
 	}, rebalanced[1:]...)...)
 	d.wantBalancedInSync(t)
 	load.wantAcknowledgedPresent(t, d)
-	t.Logf("gprecoverseg -r -a took %.2f s", exited.Sub(began).Seconds())
+	t.Logf("gprecoverseg -r took %.2f s", exited.Sub(began).Seconds())
 	load.report(t, began)
 	// Where each content's writes went: the switched contents move from
 	// the preferred mirror to the preferred primary.
