@@ -50,15 +50,20 @@ var rebalanced = []string{
 	`^\[INFO\]:-The rebalance operation has completed successfully\.$`,
 }
 
-// testUnderWrites: both primaries of one host failed over, then recovered;
-// while a client writes to each content's acting primary, gprecoverseg
-// -r, answered y at its prompt as a DBA would (the plan with its estimates
-// is shown beside the prompt only), exits 0 with every content on its
-// preferred primary, in sync, every acknowledged row there, and every
-// content accepting a write when the tool exits.
+// testUnderWrites: while a client writes to each content's acting
+// primary, both primaries of one host are killed -9 and failed over by
+// FTS, recovered by gprecoverseg -a, then switched back by gprecoverseg
+// -r, answered y at its prompt as a DBA would (the plan with its
+// estimates is shown beside the prompt only): it exits 0 with every
+// content on its preferred primary, in sync, every row acknowledged since
+// before the kill there, and every content accepting a write when the
+// tool exits.
 func (d rebalanceDemo) testUnderWrites(t *testing.T) {
-	d.prepare(t, 0, 1)
+	d.prepare(t)
 	load := d.startWriters(t, "under-writes", 0, 1, 2, 3)
+	loaded := time.Now()
+	d.unbalance(t, 0, 1)
+	t.Logf("failover and gprecoverseg -a under writes took %.2f s", time.Since(loaded).Seconds())
 	began := time.Now()
 	code, out := d.toolInput(t, "y\n", "gprecoverseg", "-r")
 	exited := time.Now()
@@ -78,7 +83,7 @@ func (d rebalanceDemo) testUnderWrites(t *testing.T) {
 	d.wantBalancedInSync(t)
 	load.wantAcknowledgedPresent(t, d)
 	t.Logf("gprecoverseg -r took %.2f s", exited.Sub(began).Seconds())
-	load.report(t, began)
+	load.report(t, loaded)
 	// Where each content's writes went: the switched contents move from
 	// the preferred mirror to the preferred primary.
 	segs := d.catalog(t)
