@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 )
 
 // BenchmarkRebalance measures gprecoverseg -r -a switching two contents
@@ -46,7 +48,7 @@ import (
 //
 //	go test -tags integration -run '^$' -bench '^BenchmarkRebalance$' -benchtime 1x ./e2e/
 func BenchmarkRebalance(b *testing.B) {
-	rounds := envInt(b, "GPMGMT_BENCH_ROUNDS", 5)
+	rounds := tooltest.EnvInt(b, "GPMGMT_BENCH_ROUNDS", 5)
 	d := newRebalanceDemo(b)
 	d.createWriteTable(b)
 	switched := []int{0, 1}
@@ -121,14 +123,14 @@ func BenchmarkRebalance(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	mw, mfl, mf := median(wall), median(floor), median(fts)
+	mw, mfl, mf := tooltest.Median(wall), tooltest.Median(floor), tooltest.Median(fts)
 	b.ReportMetric(float64(mw.Nanoseconds()), "ns/op")
 	b.ReportMetric(mw.Seconds(), "s-rebalance")
 	b.ReportMetric(mfl.Seconds(), "s-floor")
 	b.ReportMetric(float64(mw)/float64(mfl), "x-floor")
 	b.ReportMetric(mf.Seconds(), "s-fts-promotion")
 	for _, c := range switched {
-		mu, mfu, me := median(unavail[c]), median(floorUnavail[c]), median(estimate[c])
+		mu, mfu, me := tooltest.Median(unavail[c]), tooltest.Median(floorUnavail[c]), tooltest.Median(estimate[c])
 		b.ReportMetric(mu.Seconds(), fmt.Sprintf("s-unavail-c%d", c))
 		b.ReportMetric(mfu.Seconds(), fmt.Sprintf("s-floor-unavail-c%d", c))
 		b.ReportMetric(float64(mu)/float64(mfu), fmt.Sprintf("x-floor-unavail-c%d", c))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/oplock"
 )
@@ -205,13 +206,13 @@ func (d rebalanceDemo) testReplayLagOverLimit(t *testing.T) {
 		t.Errorf("the refused rebalance left a journal")
 	}
 
+	var written string
+	if err := conn.QueryRow(t.Context(), "SELECT pg_current_wal_lsn()::text").Scan(&written); err != nil {
+		t.Fatal(err)
+	}
 	signal(t, startup, "CONT")
 	released = true
-	for deadline := time.Now().Add(30 * time.Second); replayLag(t, conn) > 0; time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("mirror dbid %d did not replay its WAL within 30 s of its release", held.DBID)
-		}
-	}
+	tooltest.WaitReplayed(t, conn, written, 30*time.Second)
 	if code, out := d.tool(t, "gprecoverseg", "-r", "-a", "--replay-lag", "0.01"); code != 0 {
 		t.Fatalf("gprecoverseg -r -a --replay-lag 0.01 after the mirror caught up: exit %d\n%s", code, out)
 	} else {
