@@ -35,7 +35,9 @@ func newRows(r Result) (*rows, error) {
 			case Raw:
 				data[i][j] = v
 			default:
-				b, err := m.Encode(col.OID, col.Format, v, nil)
+				// Encoding appends to buf: an empty value (the text '') must
+				// not come out as nil, which is NULL.
+				b, err := m.Encode(col.OID, col.Format, v, []byte{})
 				if err != nil {
 					return nil, fmt.Errorf("clustertest: encode row %d column %s: %w", i, col.Name, err)
 				}
