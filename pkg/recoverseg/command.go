@@ -7,9 +7,10 @@
 // a run stopped anywhere is finished by running it again, and --dry-run.
 //
 // gprecoverseg -r gives every content back to its preferred primary
-// (rebalance.go). New locations (-i with two groups, -o, -p) and
-// --differential are parsed and checked as Greenplum does, and refused as
-// not yet built.
+// (rebalance.go); --differential (Greenplum 7 and Cloudberry) copies with
+// rsync what differs (differential.go). New locations (-i with two groups,
+// -o, -p) are parsed and checked as Greenplum does, and refused as not yet
+// built.
 package recoverseg
 
 import (
@@ -90,7 +91,8 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// CheckCombinations applies spec §4.3 in flavour f's words, then refuses
+// CheckCombinations applies spec §4.3 in flavour f's words (--differential
+// is Greenplum 7's and Cloudberry's: refused on Greenplum 6), then refuses
 // the modes this build does not have yet.
 func (o *Options) CheckCombinations(f cluster.Flavour) error {
 	modes := 0
@@ -132,7 +134,6 @@ func (o *Options) CheckCombinations(f cluster.Flavour) error {
 		{o.ConfigFile != "", "-i (recovery from a configuration file)"},
 		{o.OutputFile != "", "-o (writing a recovery configuration file)"},
 		{o.SpareHosts != "", "-p (recovery to spare hosts)"},
-		{o.Differential, "--differential"},
 	} {
 		if m.on {
 			return app.Errorf("%s is not available in this build of gpmgmt yet; in-place recovery (incremental, or -F) is", m.what)

@@ -65,6 +65,8 @@ func PlanView(ts []target) render.View {
 			method += " (cannot work)"
 		case t.Full:
 			method += " (pg_basebackup)"
+		case t.Differential:
+			method += " (rsync)"
 		case t.Plan.NoRewind:
 			method += " (restart only)"
 		default:
@@ -111,7 +113,7 @@ func (r *recovery) display(ctx context.Context, ts []target) {
 			log.Warn(fmt.Sprintf("%s: %s", t.label(), n))
 		}
 		if t.Plan.Impossible != "" {
-			log.Error(fmt.Sprintf("%s: incremental recovery cannot work: %s", t.label(), t.Plan.Impossible))
+			log.Error(fmt.Sprintf("%s: %s recovery cannot work: %s", t.label(), strings.ToLower(t.Method()), t.Plan.Impossible))
 		}
 	}
 	gplog.Emit(ctx, log, DisplayRecords(r.f, ts))

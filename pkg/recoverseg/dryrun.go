@@ -24,6 +24,9 @@ func (r *recovery) dryRun(ctx context.Context, ts []target) error {
 	if err != nil {
 		return app.Errorf("%w", err)
 	}
+	if r.opts.Differential {
+		return r.dryRunDifferential(ctx, ts)
+	}
 	stops := r.stopCommands(ts)
 	if r.opts.Full {
 		printStep(log.Info, "stop the failed segments that still run", stops, nil)

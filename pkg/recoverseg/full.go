@@ -83,8 +83,10 @@ func (r *recovery) recoverFull(ctx context.Context, ts []target) ([]outcome, err
 	}
 	ms := r.mirrors(keep)
 	for _, m := range ms {
-		if err := remote.Stop(ctx, r.exec, m.Target.Hostname, buildmirrors.PIDFile(m)); err != nil {
-			log.Warn(fmt.Sprintf("stop an earlier run's copy into %s: %v", m.Target.DataDir, err))
+		for _, pidFile := range []string{buildmirrors.PIDFile(m), rsyncPIDFile(m.Target.DataDir)} {
+			if err := remote.Stop(ctx, r.exec, m.Target.Hostname, pidFile); err != nil {
+				log.Warn(fmt.Sprintf("stop an earlier run's copy into %s: %v", m.Target.DataDir, err))
+			}
 		}
 	}
 	view := r.newProgressView(keep)
@@ -143,8 +145,9 @@ func fullKind(step string) string {
 }
 
 // forgetRewinds removes, after a full recovery of a target, the pid and
-// status files an earlier incremental recovery left beside it: the copy
-// replaced what they described.
+// status files an earlier incremental recovery left beside it, and the
+// marker of a half-copied differential one: the copy replaced what they
+// described.
 func (r *recovery) forgetRewinds(ctx context.Context, ts []target, out []outcome) {
 	files := map[string][]string{}
 	var hosts []string
@@ -156,7 +159,7 @@ func (r *recovery) forgetRewinds(ctx context.Context, ts []target, out []outcome
 		if _, seen := files[h]; !seen {
 			hosts = append(hosts, h)
 		}
-		files[h] = append(files[h], rewindFile(t, "pid"), rewindFile(t, "status"))
+		files[h] = append(files[h], rewindFile(t, "pid"), rewindFile(t, "status"), differentialMarker(t.Failed.DataDir))
 	}
 	for _, h := range hosts {
 		c := remote.Command{Host: h, Script: progressRemoveScript, Args: files[h], Label: "forget old rewinds on " + h, Timeout: removeTimeout}

@@ -52,10 +52,7 @@ const (
 func (r *recovery) beginJournal(ts []target) error {
 	rec := oplock.Record{Tool: Tool, PID: r.env.PID, Started: r.env.Start, Args: r.env.Args}
 	for _, t := range ts {
-		method := "incremental"
-		if t.Full {
-			method = "full"
-		}
+		method := strings.ToLower(t.Method())
 		rec.Items = append(rec.Items, oplock.Item{DBID: t.Failed.DBID, Method: method, Host: t.Failed.Hostname,
 			DataDir: t.Failed.DataDir, Port: t.Failed.Port, Step: stepPlanned})
 	}
@@ -90,9 +87,12 @@ func (r *recovery) recover(ctx context.Context, ts []target) error {
 	wctx := context.WithoutCancel(ctx)
 	var out []outcome
 	var err error
-	if r.opts.Full {
+	switch {
+	case r.opts.Full:
 		out, err = r.recoverFull(wctx, ts)
-	} else {
+	case r.opts.Differential:
+		out, err = r.recoverDifferential(wctx, ts)
+	default:
 		out, err = r.recoverIncremental(wctx, ts)
 	}
 	if err != nil {
@@ -525,7 +525,7 @@ func (r *recovery) removeProgressFiles(ctx context.Context, ts []target, out []o
 	files := map[string][]string{}
 	var hosts []string
 	for i, t := range ts {
-		if out[i].Kind == "incremental" || out[i].Kind == "full" || out[i].Kind == "interrupted" {
+		if out[i].Kind == "incremental" || out[i].Kind == "full" || out[i].Kind == "differential" || out[i].Kind == "interrupted" {
 			continue
 		}
 		h := t.Failed.Hostname

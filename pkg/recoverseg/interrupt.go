@@ -13,8 +13,8 @@ import (
 // to stop the recovery (spec §4.13, in gpmgmt's terms: rewinds are never
 // stopped midway).
 const terminateBackground = "It is not recommended to terminate a recovery procedure midway. If you do, the copies " +
-	"(pg_basebackup) are stopped, and the rewinds (pg_rewind) go on in the background until they finish; " +
-	"run gprecoverseg again afterwards to complete the recovery."
+	"(pg_basebackup, rsync) are stopped, and the rewinds (pg_rewind) go on in the background until they finish; " +
+	"run gprecoverseg again afterwards to complete the recovery (a stopped rsync: gprecoverseg --differential or -F)."
 
 // handleSignals takes over SIGINT, SIGTERM and SIGHUP while the copies
 // run (spec §4.13): SIGHUP (a lost terminal or ssh session) is ignored;

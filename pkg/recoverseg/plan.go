@@ -57,6 +57,9 @@ const planTimeout = 5 * time.Minute
 // --dry-run says it will copy; for a full one, the size of the source.
 // Nothing is changed.
 func (r *recovery) planTargets(ctx context.Context, ts []target, data map[int]segctl.ControlData) error {
+	if r.opts.Differential {
+		return r.planDifferential(ctx, ts)
+	}
 	// The three readings are independent: each is a round of commands on
 	// the hosts, run at the same time.
 	var (
@@ -74,6 +77,9 @@ func (r *recovery) planTargets(ctx context.Context, ts []target, data map[int]se
 	wg.Wait()
 	if err != nil {
 		return err
+	}
+	if !r.opts.Full {
+		defer r.refuseHalfCopied(ctx, ts)
 	}
 	for i := range ts {
 		t := &ts[i]
@@ -130,7 +136,7 @@ func refuseImpossible(ts []target) error {
 	var errs []error
 	for _, t := range ts {
 		if t.Plan.Impossible != "" {
-			errs = append(errs, fmt.Errorf("incremental recovery of %s cannot work: %s", t.label(), t.Plan.Impossible))
+			errs = append(errs, fmt.Errorf("%s recovery of %s cannot work: %s", strings.ToLower(t.Method()), t.label(), t.Plan.Impossible))
 		}
 	}
 	if len(errs) == 0 {

@@ -21,6 +21,11 @@ import (
 // (spec §4.9): pg_basebackup's and pg_rewind's "done/total kB (p%)".
 var progressPattern = regexp.MustCompile(`(\d+)/(\d+) (kB|mB) \((\d+)%\)`)
 
+// rsyncProgressPattern is rsync's progress ("  1,036,923,510  99%
+// 39.90MB/s    0:00:24"), which Greenplum 7 copies too (its pattern misses
+// MB/s and GB/s; this one does not).
+var rsyncProgressPattern = regexp.MustCompile(`^\s*[\d,]+\s+\d+%\s+[\d.]+[kMG]B/s`)
+
 // ProgressFileName is the coordinator's file gpstate -e reads while a
 // recovery copies (spec §4.9).
 const ProgressFileName = "recovery_progress.file"
@@ -142,12 +147,8 @@ func (v *progressView) refresh() {
 		}
 		block.WriteString(line + "\n")
 		lines++
-		if progressPattern.MatchString(text) {
-			kind := "incremental"
-			if t.Full {
-				kind = "full"
-			}
-			fmt.Fprintf(&file, "%s:%d:%s\n", kind, dbid, text)
+		if progressPattern.MatchString(text) || rsyncProgressPattern.MatchString(text) {
+			fmt.Fprintf(&file, "%s:%d:%s\n", strings.ToLower(t.Method()), dbid, text)
 		}
 	}
 	if lines == 0 {

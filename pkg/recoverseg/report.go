@@ -18,7 +18,7 @@ var dashes58 = strings.Repeat("-", 58)
 func (r *recovery) report(_ context.Context, ts []target, out []outcome) error {
 	log := r.env.Log
 	var copyFailed, startFailed, portFailed, streamFailed, other []int
-	anyIncremental, background := false, false
+	anyIncremental, anyDifferential, background := false, false, false
 	for i, o := range out {
 		switch o.Kind {
 		case "":
@@ -27,6 +27,9 @@ func (r *recovery) report(_ context.Context, ts []target, out []outcome) error {
 			copyFailed = append(copyFailed, i)
 			background = background || o.Kind == "interrupted"
 		case "full":
+			copyFailed = append(copyFailed, i)
+		case "differential":
+			anyDifferential = true
 			copyFailed = append(copyFailed, i)
 		case "start":
 			startFailed = append(startFailed, i)
@@ -45,9 +48,12 @@ func (r *recovery) report(_ context.Context, ts []target, out []outcome) error {
 	}
 	if len(copyFailed) > 0 {
 		log.Info(dashes58)
-		if anyIncremental {
+		switch {
+		case anyIncremental:
 			log.Info("Failed to recover the following segments. You must run gprecoverseg -F for all incremental failures")
-		} else {
+		case anyDifferential:
+			log.Info("Failed to recover the following segments. You must run either gprecoverseg --differential or gprecoverseg -F for all differential failures")
+		default:
 			log.Info("Failed to recover the following segments")
 		}
 		for _, incremental := range []bool{true, false} {
@@ -93,7 +99,14 @@ func (r *recovery) report(_ context.Context, ts []target, out []outcome) error {
 		}
 	}
 	if failed > 0 {
-		log.Error("gprecoverseg failed. Please check the output for more details.")
+		if r.opts.Differential {
+			// Greenplum 7's words, but for the log file: there is no
+			// gpsegrecovery.py here, and rsync's output is in the
+			// logfile of each line above.
+			log.Error("gprecoverseg differential recovery failed. Please check the gprecoverseg log file and rsync log file for more details.")
+		} else {
+			log.Error("gprecoverseg failed. Please check the output for more details.")
+		}
 		return &app.HintError{Err: &app.ExitError{Code: app.ExitFailures},
 			Hint: fmt.Sprintf("%d of %d segment(s) recovered; fix what is reported above and run gprecoverseg again", len(ts)-failed, len(ts))}
 	}

@@ -20,16 +20,22 @@ type target struct {
 	Failed cluster.Segment
 	Source cluster.Segment
 	Full   bool // pg_basebackup (-F), else pg_rewind
+	// Differential is rsync (--differential), never with Full.
+	Differential bool
 	// ProgressFile is where the copy's output goes on the target host
-	// (spec §3.2): <logdir>/<pg_rewind|pg_basebackup>.<stamp>.dbid<d>.out.
+	// (spec §3.2): <logdir>/<pg_rewind|pg_basebackup|rsync>.<stamp>.dbid<d>.out.
 	ProgressFile string
 	Plan         plan
 }
 
-// Method is the synchronization mode of the display: Incremental or Full.
+// Method is the synchronization mode of the display: Incremental, Full
+// or Differential.
 func (t target) Method() string {
-	if t.Full {
+	switch {
+	case t.Full:
 		return "Full"
+	case t.Differential:
+		return "Differential"
 	}
 	return "Incremental"
 }
@@ -88,7 +94,7 @@ func (r *recovery) selectTargets(ctx context.Context) ([]target, error) {
 		if err := validSource(failed, *source, r.unreachable); err != nil {
 			return nil, err
 		}
-		out = append(out, target{Failed: failed, Source: *source, Full: r.opts.Full})
+		out = append(out, target{Failed: failed, Source: *source, Full: r.opts.Full, Differential: r.opts.Differential})
 	}
 	if len(out) == 0 {
 		return nil, nil
@@ -97,14 +103,20 @@ func (r *recovery) selectTargets(ctx context.Context) ([]target, error) {
 	if err != nil {
 		return nil, err
 	}
+	if out, err = r.skipDifferentialRunning(ctx, out); err != nil {
+		return nil, app.Errorf("%w", err)
+	}
 	logDir := r.opts.LogDir
 	if logDir == "" {
 		logDir = gplog.DefaultDir(r.env.Home)
 	}
 	for i := range out {
 		tool := "pg_rewind"
-		if out[i].Full {
+		switch {
+		case out[i].Full:
 			tool = "pg_basebackup"
+		case out[i].Differential:
+			tool = "rsync"
 		}
 		out[i].ProgressFile = filepath.Join(logDir, fmt.Sprintf("%s.%s.dbid%d.out", tool, r.stamp, out[i].Failed.DBID))
 	}

@@ -61,24 +61,26 @@ func newSelectRig(t *testing.T, segs []cluster.Segment) *selectRig {
 	}
 	rig := &selectRig{out: out, coord: &clustertest.FakeConn{}, sources: map[int]*clustertest.FakeConn{}, refuse: map[int]error{}}
 	rig.coord.On(basebackupRunningSQL, clustertest.Rows([]clustertest.Column{{Name: "gp_segment_id", OID: pgtype.Int4OID}}))
-	env.Connect = func(_ context.Context, cfg cluster.ConnConfig) (cluster.Conn, error) {
+	env.Connect = func(ctx context.Context, cfg cluster.ConnConfig) (cluster.Conn, error) {
 		if err := rig.refuse[cfg.Port]; err != nil {
 			return nil, err
 		}
-		return rig.source(cfg.Port, false, 0), nil
+		return rig.source(cfg.Port, false, 0).Connector()(ctx, cfg) // a new session each time
 	}
 	rig.r = &recovery{env: env, opts: &Options{}, co: &coordinator.Coordinator{Cluster: c, Conn: rig.coord}, f: cluster.GP7, unreachable: map[string]error{}}
 	return rig
 }
 
 // source returns the fake of the instance on port, scripted to answer
-// sourceStateSQL with inRecovery and rewinds the first time it is made.
+// sourceStateSQL with inRecovery and rewinds the first time it is made,
+// and that no differential recovery copies from it.
 func (rig *selectRig) source(port int, inRecovery bool, rewinds int64) *clustertest.FakeConn {
 	if c := rig.sources[port]; c != nil {
 		return c
 	}
 	c := &clustertest.FakeConn{}
 	c.On(sourceStateSQL, clustertest.Rows([]clustertest.Column{{Name: "r", OID: pgtype.BoolOID}, {Name: "n", OID: pgtype.Int8OID}}, []any{inRecovery, rewinds}))
+	c.On(differentialRunningSQL, clustertest.Rows([]clustertest.Column{{Name: "b", OID: pgtype.BoolOID}, {Name: "n", OID: pgtype.Int8OID}}, []any{false, int64(0)}))
 	rig.sources[port] = c
 	return c
 }
