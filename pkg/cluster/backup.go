@@ -20,8 +20,8 @@ import (
 // Stop returns the stop LSN as text, the backup_label contents and the
 // tablespace_map contents (empty without user tablespaces).
 type BackupSQL struct {
-	Start string
-	Stop  string
+	Start, Stop         string
+	StartFunc, StopFunc string // the functions' names, for messages
 }
 
 // backupFunctionsRenamed is the server_version_num from which PostgreSQL
@@ -41,13 +41,17 @@ const ServerVersionNumPGSQL = "SELECT pg_catalog.current_setting('server_version
 func BackupStatements(n int) BackupSQL {
 	if n >= backupFunctionsRenamed {
 		return BackupSQL{
-			Start: "SELECT pg_catalog.pg_backup_start($1, true)::text",
-			Stop:  "SELECT lsn::text, labelfile, coalesce(spcmapfile, '') FROM pg_catalog.pg_backup_stop(true)",
+			Start:     "SELECT pg_catalog.pg_backup_start($1, true)::text",
+			Stop:      "SELECT lsn::text, labelfile, coalesce(spcmapfile, '') FROM pg_catalog.pg_backup_stop(true)",
+			StartFunc: "pg_backup_start()",
+			StopFunc:  "pg_backup_stop()",
 		}
 	}
 	return BackupSQL{
-		Start: "SELECT pg_catalog.pg_start_backup($1, true, false)::text",
-		Stop:  "SELECT lsn::text, labelfile, coalesce(spcmapfile, '') FROM pg_catalog.pg_stop_backup(false, true)",
+		Start:     "SELECT pg_catalog.pg_start_backup($1, true, false)::text",
+		Stop:      "SELECT lsn::text, labelfile, coalesce(spcmapfile, '') FROM pg_catalog.pg_stop_backup(false, true)",
+		StartFunc: "pg_start_backup()",
+		StopFunc:  "pg_stop_backup()",
 	}
 }
 
@@ -77,13 +81,27 @@ func StartBackup(ctx context.Context, conn Conn, label string) (*Backup, error) 
 	}
 	b := &Backup{conn: conn, sql: BackupStatements(n)}
 	if err := conn.QueryRow(ctx, b.sql.Start, label).Scan(&b.StartLSN); err != nil {
-		return nil, fmt.Errorf("start the backup: %w", err)
+		return nil, &BackupError{Func: b.sql.StartFunc, Err: err}
 	}
 	return b, nil
 }
 
+// BackupError is a backup function that failed: Func names it
+// ("pg_start_backup()"), as Greenplum's messages do.
+type BackupError struct {
+	Func string
+	Err  error
+}
+
+func (e *BackupError) Error() string { return e.Func + ": " + e.Err.Error() }
+
+func (e *BackupError) Unwrap() error { return e.Err }
+
 // errBackupStopped is Stop's error for a backup already stopped.
 var errBackupStopped = errors.New("the backup was already stopped")
+
+// StartFunc is the name of the function that started b.
+func (b *Backup) StartFunc() string { return b.sql.StartFunc }
 
 // Stop ends the backup and returns its backup_label and tablespace map.
 func (b *Backup) Stop(ctx context.Context) (BackupResult, error) {
@@ -92,7 +110,7 @@ func (b *Backup) Stop(ctx context.Context) (BackupResult, error) {
 	}
 	var r BackupResult
 	if err := b.conn.QueryRow(ctx, b.sql.Stop).Scan(&r.StopLSN, &r.Label, &r.TablespaceMap); err != nil {
-		return BackupResult{}, fmt.Errorf("stop the backup: %w", err)
+		return BackupResult{}, &BackupError{Func: b.sql.StopFunc, Err: err}
 	}
 	b.stopped = true
 	return r, nil

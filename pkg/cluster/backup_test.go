@@ -92,7 +92,8 @@ func TestBackupErrors(t *testing.T) {
 	c := backupFake(150014)
 	boom := errors.New("must be superuser")
 	c.On(cluster.BackupStatements(150014).Start, clustertest.Err(boom))
-	if _, err := cluster.StartBackup(t.Context(), c, "x"); !errors.Is(err, boom) || !strings.Contains(err.Error(), "start the backup") {
+	var be *cluster.BackupError
+	if _, err := cluster.StartBackup(t.Context(), c, "x"); !errors.Is(err, boom) || !errors.As(err, &be) || be.Func != "pg_backup_start()" {
 		t.Errorf("start: %v", err)
 	}
 	c = backupFake(120012)

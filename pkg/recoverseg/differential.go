@@ -239,9 +239,9 @@ func (r *recovery) differential(ctx context.Context, t target, era string, view 
 	backup, err := cluster.StartBackup(bctx, sess, backupLabel)
 	cancel()
 	if err != nil {
-		return outcome{Kind: "differential", Msg: fmt.Sprintf("Failed to start the backup of the source %s:%d: %v", t.Source.Hostname, t.Source.Port, err)}
+		return outcome{Kind: "differential", Msg: backupFailure(t.Source, err)}
 	}
-	log.Debug(fmt.Sprintf("Successfully started a non-exclusive backup of segment on host %s, port %d, at %s", t.Source.Hostname, t.Source.Port, backup.StartLSN))
+	log.Debug(fmt.Sprintf("Successfully ran %s for segment on host %s, port %d (non-exclusive, from %s)", backup.StartFunc(), t.Source.Hostname, t.Source.Port, backup.StartLSN))
 
 	insecure := r.env.SSHOptions(&r.opts.CommonOptions, "").InsecureIgnoreHostKeys
 	log.Debug(fmt.Sprintf("Syncing pg_data of dbid %d", t.Failed.DBID))
@@ -254,8 +254,9 @@ func (r *recovery) differential(ctx context.Context, t target, era string, view 
 	res, err := backup.Stop(bctx)
 	cancel()
 	if err != nil {
-		return outcome{Kind: "differential", Msg: fmt.Sprintf("Failed to stop the backup of the source %s:%d: %v", t.Source.Hostname, t.Source.Port, err)}
+		return outcome{Kind: "differential", Msg: backupFailure(t.Source, err)}
 	}
+	log.Debug(fmt.Sprintf("Successfully stopped the backup of segment on host %s, port %d, at %s", t.Source.Hostname, t.Source.Port, res.StopLSN))
 	closeSession()
 	if res.TablespaceMap != "" {
 		return outcome{Kind: "differential", Msg: fmt.Sprintf("the source %s:%d has user tablespaces now, which a differential recovery cannot copy: run gprecoverseg -F", t.Source.Hostname, t.Source.Port)}
@@ -396,6 +397,17 @@ func (r *recovery) dropOwnSlot(ctx context.Context, src cluster.Segment) error {
 		}
 		return err
 	})
+}
+
+// backupFailure is Greenplum 7's message for a backup function that
+// failed on src ("Failed to query pg_start_backup() for segment with host
+// sdw1 and port 6000 : <error>"), in the dialect's function name.
+func backupFailure(src cluster.Segment, err error) string {
+	var be *cluster.BackupError
+	if errors.As(err, &be) {
+		return fmt.Sprintf("Failed to query %s for segment with host %s and port %d : %v", be.Func, src.Hostname, src.Port, be.Err)
+	}
+	return fmt.Sprintf("Failed to start a backup of the segment with host %s and port %d : %v", src.Hostname, src.Port, err)
 }
 
 // sleepCtx waits d or until ctx is done.
