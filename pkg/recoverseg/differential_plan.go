@@ -222,38 +222,29 @@ func (r *recovery) ownDifferential(t target) bool {
 	return ok && it.Method == "differential"
 }
 
-// refuseHalfCopied marks impossible the incremental recoveries of
-// directories an interrupted differential recovery left half-copied (its
-// marker is beside them): pg_rewind would trust files rsync was
-// overwriting.
-func (r *recovery) refuseHalfCopied(ctx context.Context, ts []target) {
-	args := map[string][]string{}
-	var hosts []string
+// halfCopied finds, by dbid, the failed instances of incremental
+// recoveries whose directories an interrupted differential recovery left
+// half-copied (its marker is beside them).
+func (r *recovery) halfCopied(ctx context.Context, ts []target) map[int]bool {
+	q := hostScript{script: markerScript, label: "look for half-copied directories"}
 	for _, t := range ts {
-		if t.Full || t.Differential {
-			continue
-		}
-		h := t.Failed.Hostname
-		if _, seen := args[h]; !seen {
-			hosts = append(hosts, h)
-		}
-		args[h] = append(args[h], t.Failed.DataDir)
-	}
-	cmds := make([]remote.Command, len(hosts))
-	for i, h := range hosts {
-		cmds[i] = remote.Command{Host: h, Script: markerScript, Args: args[h], Label: "look for half-copied directories on " + h, Timeout: planTimeout}
-	}
-	half := map[string]bool{}
-	for _, res := range r.runner(len(cmds)).Run(ctx, cmds) {
-		for _, l := range strings.Split(res.Stdout, "\n") {
-			if dir, ok := strings.CutPrefix(l, "MARKER "); ok {
-				half[res.Command.Host+":"+dir] = true
-			}
+		if !t.Full && !t.Differential {
+			q.add(t.Failed.Hostname, strconv.Itoa(t.Failed.DBID), t.Failed.DataDir)
 		}
 	}
+	cmds := q.commands()
+	half := map[int]bool{}
+	answers(r.runner(len(cmds)).Run(ctx, cmds), "MARKER", func(dbid int, _ string) { half[dbid] = true })
+	return half
+}
+
+// refuseHalfCopied marks impossible the incremental recoveries of the
+// half-copied directories: pg_rewind would trust files rsync was
+// overwriting.
+func refuseHalfCopied(ts []target, half map[int]bool) {
 	for i := range ts {
 		t := &ts[i]
-		if !t.Full && !t.Differential && half[t.Failed.Hostname+":"+t.Failed.DataDir] {
+		if !t.Full && !t.Differential && half[t.Failed.DBID] {
 			t.Plan.Impossible = fmt.Sprintf("an interrupted differential recovery left %s half-copied (%s): only gprecoverseg --differential or -F can complete it",
 				t.Failed.DataDir, differentialMarker(t.Failed.DataDir))
 		}

@@ -144,11 +144,13 @@ rc=$?
 if [ $rc -eq 0 ]; then echo "PROBE ok"; else echo "PROBE ssh $rc $(printf '%s' "$out" | tr '\r\n' '  ')"; fi
 `
 
-// markerScript answers, for each data directory, whether a differential
-// recovery left it half-copied (its marker is there): "MARKER <dir>".
-const markerScript = `for dir in "$@"; do
-	base=$(basename "$dir")
-	[ -f "$(dirname "$dir")/.$base.differential" ] && printf 'MARKER %s\n' "$dir"
+// markerScript answers, for each pair of arguments dbid and data
+// directory, whether a differential recovery left the directory
+// half-copied (its marker is there): "MARKER <dbid> yes".
+const markerScript = `while [ $# -ge 2 ]; do
+	dbid=$1 dir=$2
+	shift 2
+	[ -f "$(dirname "$dir")/.$(basename "$dir").differential" ] && printf 'MARKER %s yes\n' "$dbid"
 done
 exit 0
 `

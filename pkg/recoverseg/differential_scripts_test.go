@@ -203,8 +203,8 @@ func TestDiffFinishScript(t *testing.T) {
 func TestMarkerScript(t *testing.T) {
 	half, whole := targetDir(t), targetDir(t)
 	write(t, differentialMarker(half), "x\n")
-	res := remote.LocalExecutor{}.Exec(context.Background(), remote.Command{Host: "localhost", Script: markerScript, Args: []string{half, whole}})
-	if !res.OK() || res.Stdout != "MARKER "+half+"\n" {
+	res := remote.LocalExecutor{}.Exec(context.Background(), remote.Command{Host: "localhost", Script: markerScript, Args: []string{"3", half, "4", whole}})
+	if !res.OK() || res.Stdout != "MARKER 3 yes\n" {
 		t.Errorf("%+v", res)
 	}
 }

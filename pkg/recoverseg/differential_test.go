@@ -395,13 +395,13 @@ func TestSkipDifferentialRunning(t *testing.T) {
 // interrupted differential one left half-copied cannot work.
 func TestRefuseHalfCopied(t *testing.T) {
 	rig := newDiffRig(t)
-	rig.exec.OnScript("sdw2", markerScript, remotetest.Response{Stdout: "MARKER /data/mirror/gpseg1\n"})
+	rig.exec.OnScript("sdw2", markerScript, remotetest.Response{Stdout: "MARKER 5 yes\n"})
 	tg := diffTarget()
 	tg.Differential = false
 	other := diffTarget()
 	other.Differential, other.Failed.DataDir, other.Failed.DBID = false, "/data/mirror/gpseg2", 6
 	ts := []target{tg, other}
-	rig.r.refuseHalfCopied(t.Context(), ts)
+	refuseHalfCopied(ts, rig.r.halfCopied(t.Context(), ts))
 	if !strings.Contains(ts[0].Plan.Impossible, "an interrupted differential recovery left /data/mirror/gpseg1 half-copied (/data/mirror/.gpseg1.differential): only gprecoverseg --differential or -F can complete it") {
 		t.Errorf("%q", ts[0].Plan.Impossible)
 	}

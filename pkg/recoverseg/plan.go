@@ -60,27 +60,27 @@ func (r *recovery) planTargets(ctx context.Context, ts []target, data map[int]se
 	if r.opts.Differential {
 		return r.planDifferential(ctx, ts)
 	}
-	// The three readings are independent: each is a round of commands on
+	// The four readings are independent: each is a round of commands on
 	// the hosts, run at the same time.
 	var (
 		sizes map[int]int64
 		err   error
 		dry   map[int]dryRewind
 		wal   map[int]bool
+		half  map[int]bool
 		wg    sync.WaitGroup
 	)
 	wg.Go(func() { sizes, err = r.sourceSizes(ctx, ts) })
 	if !r.opts.Full {
 		wg.Go(func() { dry = r.dryRewinds(ctx, ts, data) })
 		wg.Go(func() { wal = r.walChecks(ctx, ts, data) })
+		wg.Go(func() { half = r.halfCopied(ctx, ts) })
 	}
 	wg.Wait()
 	if err != nil {
 		return err
 	}
-	if !r.opts.Full {
-		defer r.refuseHalfCopied(ctx, ts)
-	}
+	defer refuseHalfCopied(ts, half)
 	for i := range ts {
 		t := &ts[i]
 		size, known := sizes[t.Failed.DBID]
