@@ -258,7 +258,7 @@ func TestDifferential(t *testing.T) {
 // in sync, as FTS would after its grace period (30 s, which the test does
 // not wait), then asks for a probe, which turns the primary's synchronous
 // replication off.
-func (d stopDemo) mirrorDown(t *testing.T, coordPort int, p, m cluster.Segment) {
+func (d stopDemo) mirrorDown(t testing.TB, coordPort int, p, m cluster.Segment) {
 	t.Helper()
 	if out, err := exec.Command(filepath.Join(gphome, "bin", "pg_ctl"), "-D", m.DataDir, "-m", "fast", "-w", "-t", "60", "stop").CombinedOutput(); err != nil {
 		t.Fatalf("stop mirror dbid %d: %v\n%s", m.DBID, err, out)
