@@ -85,13 +85,13 @@ func run(t testing.TB, tool string, args ...string) {
 
 // blind runs a built tool with the cluster's environment, the segment
 // directories hidden, and returns its exit code and output.
-func (d demo) blind(t testing.TB, tool string, args ...string) (int, string) {
+func (d demo) blind(t *testing.T, tool string, args ...string) (int, string) {
 	t.Helper()
 	return d.blindEnv(t, nil, tool, args...)
 }
 
 // blindEnv is blind with extra environment variables (NAME=value).
-func (d demo) blindEnv(t testing.TB, env []string, tool string, args ...string) (int, string) {
+func (d demo) blindEnv(t *testing.T, env []string, tool string, args ...string) (int, string) {
 	t.Helper()
 	c, cancel := command(toolTimeout, filepath.Join(toolsDir, tool), append(args, "-l", t.TempDir())...)
 	defer cancel()

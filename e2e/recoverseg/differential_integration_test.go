@@ -1,22 +1,19 @@
 //go:build integration
 
-package e2e
+package recoverseg_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/gpmgmt/gpmgmt/internal/testbed"
+	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
@@ -43,176 +40,123 @@ const diffKillRows = 150_000
 //     mirror's did), the half-copied directory is refused to an
 //     incremental recovery, and the same command run again completes.
 func TestDifferential(t *testing.T) {
-	d := newMirroredDemo(t, 2, 1)
-	coordPort := d.port(t)
-	inst := func(content int, role cluster.Role) cluster.Segment {
-		return d.find(t, func(s cluster.Segment) bool { return s.ContentID == content && s.PreferredRole == role })
-	}
-	p0, m0 := inst(0, cluster.RolePrimary), inst(0, cluster.RoleMirror)
-	p1, m1 := inst(1, cluster.RolePrimary), inst(1, cluster.RoleMirror)
-	d.mirrorDown(t, coordPort, p0, m0)
+	b := newBed(t, 2)
+	segs := b.catalog(t)
+	p0, m0 := pair(t, segs, 0)
+	p1, m1 := pair(t, segs, 1)
+	b.mirrorDown(t, p0, m0)
 
 	t.Run("user tablespace refused", func(t *testing.T) {
 		loc := filepath.Join(t.TempDir(), "ts")
 		if err := os.Mkdir(loc, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		conn := connect(t, p0.Hostname, p0.Port, true)
-		if _, err := conn.Exec(t.Context(), "CREATE TABLESPACE diff_ts LOCATION '"+loc+"'"); err != nil {
-			t.Fatal(err)
-		}
-		before := dump(d.catalog(t))
-		slots := slotState(t, p0)
-		code, out := d.blind(t, "gprecoverseg", "-a", "--differential")
+		conn := on(t, p0)
+		execSQL(t, conn, "CREATE TABLESPACE diff_ts LOCATION '"+loc+"'")
+		before, slots, files := dump(b.catalog(t)), slotState(t, p0), fingerprint(t, m0.DataDir)
+		code, out := b.tool(t, toolRun{}, "gprecoverseg", "-a", "--differential")
 		if code != 2 {
 			t.Fatalf("exit %d, want 2\n%s", code, out)
 		}
-		wantInOrder(t, out,
+		tooltest.WantInOrder(t, out,
 			`^\[ERROR\]:-dbid \d+ \(content 0\) on .*: differential recovery cannot work: the source .* has user tablespaces \(diff_ts at `+regexp.QuoteMeta(loc)+`\)`,
 			`Greenplum instance recovery parameters`,
 			`^\[ERROR\]:-gprecoverseg error: differential recovery of dbid \d+ \(content 0\) on .* cannot work: `)
-		if after := dump(d.catalog(t)); after != before {
+		if after := dump(b.catalog(t)); after != before {
 			t.Errorf("the catalog changed:\n%s\nwas:\n%s", after, before)
 		}
 		if got := slotState(t, p0); got != slots {
 			t.Errorf("slots on the source: %s, were %s", got, slots)
 		}
+		sameFingerprint(t, "the down mirror", m0.DataDir, files)
 		if _, err := os.Stat(marker(m0.DataDir)); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("marker %s: %v, want none", marker(m0.DataDir), err)
 		}
-		if running(m0) {
+		if running(m0.DataDir) {
 			t.Error("the mirror was started")
 		}
-		if _, err := conn.Exec(t.Context(), "DROP TABLESPACE diff_ts"); err != nil {
-			t.Fatal(err)
-		}
+		execSQL(t, conn, "DROP TABLESPACE diff_ts")
 	})
 
 	t.Run("mirror down while the primary writes", func(t *testing.T) {
-		conn := connect(t, p0.Hostname, p0.Port, true)
-		var want int
-		for _, sql := range []string{
+		conn := on(t, p0)
+		execSQL(t, conn,
 			"CREATE TABLE public.diff AS SELECT i, repeat('x', 200) AS pad FROM generate_series(1, 20000) AS i",
 			"UPDATE public.diff SET pad = 'changed' WHERE i % 10 = 0",
-			"DELETE FROM public.diff WHERE i % 7 = 0",
-		} {
-			if _, err := conn.Exec(t.Context(), sql); err != nil {
-				t.Fatalf("%s: %v", sql, err)
-			}
-		}
-		if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM public.diff").Scan(&want); err != nil {
-			t.Fatal(err)
+			"DELETE FROM public.diff WHERE i % 7 = 0")
+		want := count(t, p0, "diff")
+		if want != 20000-20000/7 {
+			t.Fatalf("rows written: %d", want)
 		}
 		var lsn string
 		if err := conn.QueryRow(t.Context(), "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
 			t.Fatal(err)
 		}
 
-		code, out := d.blind(t, "gprecoverseg", "-a", "--differential", "--dry-run")
-		if code != 0 || !strings.Contains(out, "Dry run: 1 segment(s) planned; nothing was changed") {
+		code, out := b.tool(t, toolRun{}, "gprecoverseg", "-a", "--differential", "--dry-run")
+		if code != 0 {
 			t.Fatalf("--dry-run: exit %d\n%s", code, out)
 		}
+		tooltest.WantInOrder(t, out, `Dry run: 1 segment\(s\) planned; nothing was changed`)
 		begin := time.Now()
-		code, out = d.blind(t, "gprecoverseg", "-a", "--differential")
+		code, out = b.tool(t, toolRun{}, "gprecoverseg", "-a", "--differential")
 		t.Logf("gprecoverseg --differential of content 0's mirror: exit %d in %.1f s", code, time.Since(begin).Seconds())
 		if code != 0 {
 			t.Fatalf("exit %d\n%s", code, out)
 		}
-		wantInOrder(t, out,
+		tooltest.WantInOrder(t, out,
 			`^\[INFO\]:-   Synchronization mode                 = Differential$`,
 			`^\[INFO\]:-Starting to create new pg_hba.conf on primary segments$`,
 			`^\[INFO\]:-Running differential recovery with progress output temporarily in .*/rsync\.\d{8}_\d{6}\.dbid`+strconv.Itoa(m0.DBID)+`\.out$`,
 			`^\[INFO\]:-Successfully ran differential recovery for dbid `+strconv.Itoa(m0.DBID)+`$`,
 			`^\[INFO\]:-Triggering FTS probe$`,
 			`^\[INFO\]:-Segments successfully recovered\.$`)
-		waitSynced(t, coordPort)
-		waitReplayed(t, conn, lsn)
-		d.wantClean(t, p0, m0)
+		b.waitInSync(t, 0, m0.DBID, lsn)
+		b.wantClean(t, p0, m0)
 
 		// Content 0's primary dies; FTS promotes the recovered mirror,
 		// which has every row.
-		if out, err := exec.Command("kill", "-9", pidOf(t, p0)).CombinedOutput(); err != nil {
-			t.Fatalf("kill -9 primary 0: %v %s", err, out)
-		}
-		waitFailover(t, coordPort, 0)
-		var got int
-		if err := connect(t, m0.Hostname, m0.Port, true).QueryRow(t.Context(), "SELECT count(*) FROM public.diff").Scan(&got); err != nil || got != want {
-			t.Fatalf("rows on the promoted mirror: %d, %v; want %d", got, err, want)
+		promoted, failed := b.failover(t, 0)
+		if got := count(t, promoted, "diff"); got != want {
+			t.Fatalf("rows on the promoted mirror: %d, want %d", got, want)
 		}
 
 		// The killed former primary, recovered from its promoted mirror
 		// across the timeline switch.
-		code, out = d.blind(t, "gprecoverseg", "-a", "--differential")
+		code, out = b.tool(t, toolRun{}, "gprecoverseg", "-a", "--differential")
 		if code != 0 {
 			t.Fatalf("recovery of the former primary: exit %d\n%s", code, out)
 		}
-		waitSynced(t, coordPort)
-		d.wantClean(t, m0, p0)
+		b.waitInSync(t, 0, failed.DBID, "")
+		b.wantClean(t, promoted, failed)
 	})
 
 	t.Run("gprecoverseg killed during rsync", func(t *testing.T) {
-		d.mirrorDown(t, coordPort, p1, m1)
-		conn := connect(t, p1.Hostname, p1.Port, true)
-		for _, sql := range []string{
+		b.mirrorDown(t, p1, m1)
+		conn := on(t, p1)
+		execSQL(t, conn,
 			"CREATE TABLE public.big (i int, pad text)",
-			"INSERT INTO public.big SELECT i, repeat('x', 1000) FROM generate_series(1, " + strconv.Itoa(diffKillRows) + ") AS i",
-		} {
-			if _, err := conn.Exec(t.Context(), sql); err != nil {
-				t.Fatalf("%s: %v", sql, err)
-			}
-		}
+			"INSERT INTO public.big SELECT i, repeat('x', 1000) FROM generate_series(1, "+strconv.Itoa(diffKillRows)+") AS i")
 		var size int64
 		if err := conn.QueryRow(t.Context(), "SELECT pg_database_size(current_database())").Scan(&size); err != nil {
 			t.Fatal(err)
 		}
 
-		cmd, cancel := command(toolTimeout, filepath.Join(toolsDir, "gprecoverseg"), "-a", "--differential", "-l", t.TempDir())
-		defer cancel()
-		cmd = testbed.Blind(t, cmd, d.hidden...)
-		cmd.Env = append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+d.coord, "MASTER_DATA_DIRECTORY=")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
 		rsync := `^rsync .*--delete .*` + regexp.QuoteMeta(m1.DataDir) + `$`
+		bg := b.start(t, toolRun{}, "gprecoverseg", "-a", "--differential")
 		begin := time.Now()
-		for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
-			select {
-			case err := <-exited:
-				t.Fatalf("gprecoverseg exited (%v) before its rsync was seen\n%s", err, out.String())
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no rsync into %s within 2 minutes\n%s", m1.DataDir, out.String())
-			}
-			if len(pgrep(t, rsync)) > 0 {
-				break
-			}
-		}
+		bg.waitFor(t, "rsync into "+m1.DataDir, func() bool { return len(tooltest.Pgrep(t, rsync)) > 0 })
 		time.Sleep(300 * time.Millisecond)
-		if err := cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		<-exited
+		bg.kill(t)
 		t.Logf("content 1's primary holds %d MB; gprecoverseg was killed %.1f s after it started, during the rsync (%d MB in the target then)",
-			size>>20, time.Since(begin).Seconds(), dirSize(m1.DataDir)>>20)
+			size>>20, time.Since(begin).Seconds(), tooltest.DirSize(m1.DataDir)>>20)
 
 		// The primary holds no backup: the session that held it is gone
 		// (PostgreSQL ends a non-exclusive backup with its session), and
 		// there is no backup_label, which an exclusive backup leaves.
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			var n int
-			if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", differentialAppName).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n == 0 {
-				break
-			}
+		for deadline := time.Now().Add(10 * time.Second); backupSessions(t, conn) > 0; time.Sleep(100 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("%d backup session(s) still on content 1's primary 10 s after gprecoverseg was killed", n)
+				t.Fatal("a backup session is still on content 1's primary 10 s after gprecoverseg was killed")
 			}
 		}
 		if _, err := os.Stat(filepath.Join(p1.DataDir, "backup_label")); !errors.Is(err, fs.ErrNotExist) {
@@ -227,70 +171,63 @@ func TestDifferential(t *testing.T) {
 		}
 
 		// An incremental recovery would trust what rsync was writing: refused.
-		code, iout := d.blind(t, "gprecoverseg", "-a")
+		code, iout := b.tool(t, toolRun{}, "gprecoverseg", "-a")
 		if code != 2 {
 			t.Fatalf("incremental recovery of the half-copied directory: exit %d, want 2\n%s", code, iout)
 		}
-		wantInOrder(t, iout, `^\[ERROR\]:-gprecoverseg error: incremental recovery of dbid `+strconv.Itoa(m1.DBID)+` .* cannot work: an interrupted differential recovery left `+regexp.QuoteMeta(m1.DataDir)+` half-copied`)
+		tooltest.WantInOrder(t, iout, `^\[ERROR\]:-gprecoverseg error: incremental recovery of dbid `+strconv.Itoa(m1.DBID)+` .* cannot work: an interrupted differential recovery left `+regexp.QuoteMeta(m1.DataDir)+` half-copied`)
 
 		rerun := time.Now()
-		code, rout := d.blind(t, "gprecoverseg", "-a", "--differential")
+		code, rout := b.tool(t, toolRun{}, "gprecoverseg", "-a", "--differential")
 		t.Logf("rerun: exit %d in %.1f s", code, time.Since(rerun).Seconds())
 		if code != 0 {
 			t.Fatalf("rerun: exit %d\n%s", code, rout)
 		}
-		wantInOrder(t, rout,
+		tooltest.WantInOrder(t, rout,
 			`^\[INFO\]:-An earlier gprecoverseg \(PID \d+, started .*\) did not finish; this run completes its work$`,
 			`^\[INFO\]:-Replication slot internal_wal_replication_slot on .* is not in use and holds .* of WAL; it is replaced by a new one$`,
 			`^\[INFO\]:-Successfully ran differential recovery for dbid `+strconv.Itoa(m1.DBID)+`$`,
 			`^\[INFO\]:-Segments successfully recovered\.$`)
-		waitSynced(t, coordPort)
-		d.wantClean(t, p1, m1)
 		var lsn string
 		if err := conn.QueryRow(t.Context(), "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
 			t.Fatal(err)
 		}
-		waitReplayed(t, conn, lsn)
+		b.waitInSync(t, 1, m1.DBID, lsn)
+		b.wantClean(t, p1, m1)
+		if got, want := count(t, p1, "big"), diffKillRows; got != want {
+			t.Errorf("rows on content 1's primary: %d, want %d", got, want)
+		}
 	})
 }
 
 // mirrorDown stops mirror m of primary p and marks it down and the pair not
 // in sync, as FTS would after its grace period (30 s, which the test does
-// not wait), then asks for a probe, which turns the primary's synchronous
-// replication off.
-func (d stopDemo) mirrorDown(t testing.TB, coordPort int, p, m cluster.Segment) {
+// not wait), then asks for probes until the primary's synchronous
+// replication is off.
+func (b *bed) mirrorDown(t testing.TB, p, m cluster.Segment) {
 	t.Helper()
-	if out, err := exec.Command(filepath.Join(gphome, "bin", "pg_ctl"), "-D", m.DataDir, "-m", "fast", "-w", "-t", "60", "stop").CombinedOutput(); err != nil {
-		t.Fatalf("stop mirror dbid %d: %v\n%s", m.DBID, err, out)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	pgctl(t, "-D", m.DataDir, "-m", "fast", "-w", "-t", "60", "stop")
+	ctx, cancel := context.WithTimeout(t.Context(), sqlTimeout)
 	defer cancel()
-	conn, err := cluster.Dialer{Getenv: os.Getenv}.Connect(ctx, cluster.ConnConfig{Port: coordPort, Flavour: cluster.GP7, Utility: true, AllowSystemTableMods: true, ConnectTimeout: 10 * time.Second})
+	conn, err := cluster.Dialer{Getenv: os.Getenv}.Connect(ctx, cluster.ConnConfig{Port: b.port, Flavour: cluster.GP7, Utility: true, AllowSystemTableMods: true, ConnectTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
 	for _, q := range []struct {
 		sql  string
-		args []any
+		dbid int
 	}{
-		{"UPDATE gp_segment_configuration SET mode = 'n' WHERE dbid = $1", []any{p.DBID}},
-		{"UPDATE gp_segment_configuration SET mode = 'n', status = 'd' WHERE dbid = $1", []any{m.DBID}},
+		{"UPDATE gp_segment_configuration SET mode = 'n' WHERE dbid = $1", p.DBID},
+		{"UPDATE gp_segment_configuration SET mode = 'n', status = 'd' WHERE dbid = $1", m.DBID},
 	} {
-		if _, err := conn.Exec(ctx, q.sql, q.args...); err != nil {
+		if _, err := conn.Exec(ctx, q.sql, q.dbid); err != nil {
 			t.Fatal(err)
 		}
 	}
-	fts, err := cluster.Dialer{Getenv: os.Getenv}.Connect(ctx, cluster.ConnConfig{Port: coordPort, Flavour: cluster.GP7, Database: "postgres", ConnectTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fts.Close(context.Background())
-	primary := connect(t, p.Hostname, p.Port, true)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if _, err := fts.Exec(ctx, "SELECT gp_request_fts_probe_scan()"); err != nil {
-			t.Fatal(err)
-		}
+	primary := on(t, p)
+	for deadline := time.Now().Add(ftsLimit); ; time.Sleep(100 * time.Millisecond) {
+		b.probe(t)
 		var ssn string
 		if err := primary.QueryRow(t.Context(), "SHOW synchronous_standby_names").Scan(&ssn); err != nil {
 			t.Fatal(err)
@@ -301,38 +238,49 @@ func (d stopDemo) mirrorDown(t testing.TB, coordPort int, p, m cluster.Segment) 
 		if time.Now().After(deadline) {
 			t.Fatalf("primary dbid %d keeps synchronous_standby_names %q", p.DBID, ssn)
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
 // wantClean checks what a differential recovery of target from source
 // leaves: no marker, pid file or WAL list beside the target, no rsync into
-// it, no backup session on the source, the source's slot in use.
-func (d stopDemo) wantClean(t *testing.T, source, target cluster.Segment) {
+// it, no lock or journal, no backup session on the source, the source's
+// slot in use.
+func (b *bed) wantClean(t testing.TB, source, target cluster.Segment) {
 	t.Helper()
+	b.noLeftovers(t, target.DataDir)
 	for _, suffix := range []string{"differential", "rsync.pid", "rsync.wal"} {
 		f := beside(target.DataDir, suffix)
 		if _, err := os.Stat(f); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s: %v, want none", f, err)
 		}
 	}
-	if pids := pgrep(t, `^rsync .*`+regexp.QuoteMeta(target.DataDir)); len(pids) > 0 {
+	if pids := tooltest.Pgrep(t, `^rsync .*`+regexp.QuoteMeta(target.DataDir)); len(pids) > 0 {
 		t.Errorf("rsync into %s still runs: %v", target.DataDir, pids)
 	}
-	var n int
-	if err := connect(t, source.Hostname, source.Port, true).QueryRow(t.Context(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", differentialAppName).Scan(&n); err != nil || n != 0 {
-		t.Errorf("backup sessions on the source: %d, %v", n, err)
+	if n := backupSessions(t, on(t, source)); n != 0 {
+		t.Errorf("backup sessions on the source: %d", n)
 	}
 	if got := slotState(t, source); got != "internal_wal_replication_slot:true" {
 		t.Errorf("slots on the source: %s, want internal_wal_replication_slot in use", got)
 	}
 }
 
+// backupSessions counts the sessions that hold a differential recovery's
+// backup on the instance of conn.
+func backupSessions(t testing.TB, conn cluster.Conn) int {
+	t.Helper()
+	var n int
+	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", differentialAppName).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // slotState lists the slots of s as "name:active", comma separated.
-func slotState(t *testing.T, s cluster.Segment) string {
+func slotState(t testing.TB, s cluster.Segment) string {
 	t.Helper()
 	var got string
-	if err := connect(t, s.Hostname, s.Port, true).QueryRow(t.Context(), "SELECT coalesce(string_agg(slot_name || ':' || active, ',' ORDER BY slot_name), '') FROM pg_replication_slots").Scan(&got); err != nil {
+	if err := on(t, s).QueryRow(t.Context(), "SELECT coalesce(string_agg(slot_name || ':' || active, ',' ORDER BY slot_name), '') FROM pg_replication_slots").Scan(&got); err != nil {
 		t.Fatal(err)
 	}
 	return got
@@ -343,15 +291,6 @@ func beside(dir, suffix string) string {
 	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+"."+suffix)
 }
 
-// marker is the file that says a differential recovery half-copied dir.
+// marker is the file that says dir is half-copied by a differential
+// recovery.
 func marker(dir string) string { return beside(dir, "differential") }
-
-// pidOf is the postmaster pid of s.
-func pidOf(t *testing.T, s cluster.Segment) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(s.DataDir, "postmaster.pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])
-}
