@@ -412,7 +412,7 @@ func signal(t testing.TB, pid, name string) {
 }
 
 // waitSynced requests FTS probes until every segment is up and in sync.
-func waitSynced(t *testing.T, coordPort int) {
+func waitSynced(t testing.TB, coordPort int) {
 	t.Helper()
 	probeUntil(t, coordPort, "every segment up and in sync",
 		"SELECT count(*) = 0 FROM gp_segment_configuration WHERE content >= 0 AND (mode <> 's' OR status <> 'u')")
@@ -426,7 +426,7 @@ func waitMode(t testing.TB, coordPort, content int, m cluster.Mode) {
 }
 
 // probeUntil requests FTS probes until sql returns true (60 s at most).
-func probeUntil(t *testing.T, coordPort int, what, sql string) {
+func probeUntil(t testing.TB, coordPort int, what, sql string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
