@@ -9,11 +9,16 @@ import (
 	"strings"
 )
 
-// GPHome returns $GPHOME, which every tool requires (spec §1.5).
+// GPHome returns $GPHOME, which every tool requires (spec §1.5). The
+// server programs run from it, and pg_ctl hands the postgres binary's path
+// to /bin/sh in double quotes, so it must pass CheckPath.
 func GPHome(getenv func(string) string) (string, error) {
 	h := getenv("GPHOME")
 	if h == "" {
 		return "", errors.New("Environment Variable GPHOME not set")
+	}
+	if err := CheckPath("GPHOME", h); err != nil {
+		return "", err
 	}
 	return h, nil
 }

@@ -36,6 +36,15 @@ func TestCoordinatorDataDir(t *testing.T) {
 	if _, err := GPHome(getenv); err == nil || err.Error() != "Environment Variable GPHOME not set" {
 		t.Errorf("GPHOME: %v", err)
 	}
+	env["GPHOME"] = "/usr/local/gp$(reboot)"
+	var unsafe *UnsafePathError
+	if _, err := GPHome(getenv); !errors.As(err, &unsafe) || unsafe.What != "GPHOME" || unsafe.Char != '$' {
+		t.Errorf("hostile GPHOME: %v", err)
+	}
+	env["GPHOME"] = "/usr/local/greenplum db 6"
+	if h, err := GPHome(getenv); err != nil || h != env["GPHOME"] {
+		t.Errorf("GPHOME with spaces: %q, %v", h, err)
+	}
 }
 
 func TestCoordinatorState(t *testing.T) {

@@ -91,6 +91,10 @@ func prepare(ctx context.Context, env *Env, o *CreateOptions) (Plan, bool, error
 	if err != nil {
 		return Plan{}, false, err
 	}
+	// Every data directory of the demo lives under dir.
+	if err := cluster.CheckPath("demo directory (--dir)", dir); err != nil {
+		return Plan{}, false, &app.ExpectedError{Err: err}
+	}
 	exists, err := checkDir(dir)
 	if err != nil {
 		return Plan{}, false, err

@@ -96,6 +96,9 @@ func gpHome(env *Env, flag string) (string, error) {
 	if err != nil {
 		return "", app.Errorf("GPHOME %s: %w", home, err)
 	}
+	if err := cluster.CheckPath("GPHOME", abs); err != nil {
+		return "", &app.ExpectedError{Err: err}
+	}
 	return abs, nil
 }
 
