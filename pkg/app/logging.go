@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
 )
 
@@ -18,8 +19,14 @@ import (
 // "Starting <prog> with args: <args>". Main closes the file.
 //
 // When the log file cannot be opened, e.Log stays console-only and the
-// returned ExpectedError says why.
+// returned ExpectedError says why. A -l directory that cluster.CheckPath
+// refuses is refused before anything is created: the tools hand it on
+// (gpstop -r to gpstart, gprecoverseg to its recovery steps), and it must
+// be as safe as any path that may reach a server program.
 func (e *Env) SetupLogging(o *CommonOptions) error {
+	if err := cluster.CheckPath("log directory (-l)", o.LogDir); err != nil {
+		return &ExpectedError{Err: err}
+	}
 	dir := o.LogDir
 	if dir == "" {
 		if e.Home == "" {
