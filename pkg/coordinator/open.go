@@ -25,6 +25,10 @@ type Options struct {
 	// --timeout and --retries); zero means no timeout and one attempt.
 	ConnectTimeout time.Duration
 	Retries        int
+	// UnsafePaths says what to do with a coordinator data directory or a
+	// catalog row that a shell would interpret (see PathPolicy); the zero
+	// value refuses. Only gpstate, which only reads, warns instead.
+	UnsafePaths PathPolicy
 }
 
 // Coordinator is an open coordinator: what was found on the way and the
@@ -77,6 +81,9 @@ func Open(ctx context.Context, env *app.Env, opts Options) (_ *Coordinator, err 
 	if c.DataDir, err = cluster.CoordinatorDataDir(opts.DataDir, env.Getenv, f); err != nil {
 		return nil, &app.ExpectedError{Err: err}
 	}
+	if err := CheckDataDir(log, opts.UnsafePaths, c.DataDir); err != nil {
+		return nil, err
+	}
 	conf, port, err := ReadConf(log, c.DataDir, f)
 	if err != nil {
 		return nil, err
@@ -124,6 +131,10 @@ func Open(ctx context.Context, env *app.Env, opts Options) (_ *Coordinator, err 
 	log.Info(fmt.Sprintf("Obtaining Segment details from %s...", word))
 	if c.Cluster, err = cluster.Load(ctx, c.Conn); err != nil {
 		return nil, &app.ExpectedError{Err: err}
+	}
+	// Before any action on them (safety invariants 5 and 7).
+	if err = CheckCatalog(log, opts.UnsafePaths, c.Cluster, c.DataDir); err != nil {
+		return nil, err
 	}
 	// Pairs are not validated against a coordinator in utility mode: it
 	// is started that way precisely while the catalog is being repaired.

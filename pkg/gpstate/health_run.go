@@ -67,7 +67,7 @@ func diagnoseHealth(ctx context.Context, shared *app.Env, opts *Options) HealthR
 	}
 	octx, cancel := context.WithTimeout(ctx, timeout*time.Duration(max(opts.Retries, 1))+healthOpenSlack)
 	co, err := coordinator.Open(octx, env, coordinator.Options{DataDir: opts.DataDir, Utility: true,
-		ConnectTimeout: timeout, Retries: opts.Retries})
+		ConnectTimeout: timeout, Retries: opts.Retries, UnsafePaths: coordinator.WarnUnsafe})
 	cancel()
 	if err != nil {
 		env.Log.Error(env.Prog + " error: " + err.Error())

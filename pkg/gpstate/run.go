@@ -59,7 +59,7 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 		return runHealth(ctx, env, opts)
 	}
 	co, err := coordinator.Open(ctx, env, coordinator.Options{DataDir: opts.DataDir, Utility: true,
-		ConnectTimeout: opts.connectTimeout(), Retries: opts.Retries})
+		ConnectTimeout: opts.connectTimeout(), Retries: opts.Retries, UnsafePaths: coordinator.WarnUnsafe})
 	if err != nil {
 		return err
 	}

@@ -110,6 +110,17 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 
 func (s *stopper) product() string { return s.flavour.ProductWord() }
 
+// pathPolicy is what gpstop does with a path a shell would interpret in
+// the coordinator data directory or the catalog: a stop goes through no
+// shell (pg_ctl stop signals the postmaster), so it warns and stops such
+// a cluster; -r starts it again afterwards, so -r refuses before stopping.
+func (s *stopper) pathPolicy() coordinator.PathPolicy {
+	if s.opts.Restart {
+		return coordinator.RefuseUnsafe
+	}
+	return coordinator.WarnUnsafe
+}
+
 func (s *stopper) confirm(ctx context.Context, q string) error {
 	ok, err := app.Confirm(ctx, s.env, strings.TrimPrefix(q, "\n"), "")
 	if err != nil {
@@ -130,6 +141,9 @@ func (s *stopper) prepare(ctx context.Context) (err error) {
 		return &app.ExpectedError{Err: err}
 	}
 	if s.version, s.mdd, err = coordinator.Locate(ctx, s.env, s.gphome, s.opts.DataDir); err != nil {
+		return err
+	}
+	if err := coordinator.CheckDataDir(log, s.pathPolicy(), s.mdd); err != nil {
 		return err
 	}
 	s.flavour = s.version.Flavour
@@ -153,6 +167,9 @@ func (s *stopper) prepare(ctx context.Context) (err error) {
 	defer func() { err = errors.Join(err, conn.Close(ctx)) }()
 	if s.cluster, err = cluster.Load(ctx, conn); err != nil {
 		return &app.ExpectedError{Err: err}
+	}
+	if err := coordinator.CheckCatalog(log, s.pathPolicy(), s.cluster, s.mdd); err != nil {
+		return err
 	}
 	if s.opts.Host != "" {
 		if err := s.checkHostName(); err != nil {

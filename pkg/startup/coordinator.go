@@ -9,6 +9,7 @@ import (
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/coordinator"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
 	"github.com/gpmgmt/gpmgmt/pkg/pgcmd"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
@@ -84,7 +85,13 @@ func (s *starter) readCatalog(ctx context.Context) (err error) {
 	if s.cluster, err = cluster.Load(ctx, conn); err != nil {
 		return &app.ExpectedError{Err: err}
 	}
-	return nil
+	// Segment paths reach pg_ctl unless only the coordinator starts (-m),
+	// which must stay possible to repair such a catalog.
+	policy := coordinator.RefuseUnsafe
+	if s.opts.CoordinatorOnly {
+		policy = coordinator.WarnUnsafe
+	}
+	return coordinator.CheckCatalog(log, policy, s.cluster, s.mdd)
 }
 
 // writeEra writes s.era, logging as gp_era.py does.

@@ -32,6 +32,10 @@ func (s *starter) prepare(ctx context.Context) (err error) {
 	if s.version, s.mdd, err = coordinator.Locate(ctx, s.env, s.gphome, s.opts.DataDir); err != nil {
 		return err
 	}
+	// pg_ctl gets it before any catalog is read.
+	if err := coordinator.CheckDataDir(log, coordinator.RefuseUnsafe, s.mdd); err != nil {
+		return err
+	}
 	s.flavour = s.version.Flavour
 	s.coord, s.coordCap = s.flavour.CoordinatorWord(), s.flavour.CoordinatorTitle()
 	conf, port, err := coordinator.ReadConf(log, s.mdd, s.flavour)
