@@ -1,7 +1,6 @@
 package addmirrors
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
 // ConfigLine is one mirror of a -i / -o file (spec §5.4):
@@ -22,41 +22,35 @@ type ConfigLine struct {
 	DataDir string // absolute and cleaned
 }
 
-// maxLineLength bounds a line of a mirror configuration file: twice
-// PATH_MAX, far above any real line.
-const maxLineLength = 8192
-
 // ParseMirrorConfig reads a mirror configuration file (spec §5.4). name
 // is the file name for messages. Lines are trimmed; blank lines and lines
 // starting with # are skipped; line numbers count every line. Each line
 // must have exactly four |-separated fields: a content ID (integer >= -1),
-// an address (a host name or IP address; [ ] around IPv6 literals are
-// removed), a port (1..65535) and an absolute data directory (cleaned).
-// Greenplum's messages are kept where Greenplum rejects the line; the
-// stricter checks Greenplum lacks say what is wrong on which line.
+// an address (a host name or IP address that cluster.CheckHost accepts;
+// [ ] around IPv6 literals are removed), a port (1..65535) and an absolute
+// data directory (cleaned) that cluster.CheckPath accepts. Greenplum's
+// messages are kept where Greenplum rejects the line; the stricter checks
+// Greenplum lacks say what is wrong on which line. What is not a text file
+// of short lines is refused as scanText says.
 //
 // It checks the file alone; MirrorsFromConfig checks it against the
 // cluster.
 func ParseMirrorConfig(r io.Reader, name string) ([]ConfigLine, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	var out []ConfigLine
-	for n := 1; sc.Scan(); n++ {
-		text := strings.TrimSpace(sc.Text())
+	err := scanText(r, name, func(n int, text string) error {
+		text = strings.TrimSpace(text)
 		if text == "" || text[0] == '#' {
-			continue
-		}
-		if len(text) > maxLineLength {
-			return nil, app.Errorf("line %d of file %s: the line is %d bytes long; a mirror line is content|address|port|datadir", n, name, len(text))
+			return nil
 		}
 		l, err := parseConfigLine(text, n, name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		out = append(out, l)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read mirror configuration file %s: %w", name, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -97,8 +91,8 @@ func parseConfigLine(text string, n int, name string) (ConfigLine, error) {
 	if strings.TrimSpace(l.DataDir) != l.DataDir {
 		return ConfigLine{}, app.Errorf("Invalid directory on line %d of file %s: %q ends with white space; remove it", n, name, l.DataDir)
 	}
-	if strings.ContainsFunc(l.DataDir, isControl) {
-		return ConfigLine{}, app.Errorf("Invalid directory on line %d of file %s: %q contains control characters", n, name, l.DataDir)
+	if err := cluster.CheckPath("mirror data directory", l.DataDir); err != nil {
+		return ConfigLine{}, app.Errorf("Invalid directory on line %d of file %s: %v", n, name, err)
 	}
 	if l.DataDir == "/" {
 		return ConfigLine{}, app.Errorf("Invalid directory on line %d of file %s: a mirror cannot live in /; give the mirror's own directory", n, name)
@@ -106,26 +100,15 @@ func parseConfigLine(text string, n int, name string) (ConfigLine, error) {
 	return l, nil
 }
 
-// parseAddress removes the [ ] around an IPv6 literal and accepts only the
-// characters of host names and IP addresses (letters, digits, '.', '-',
-// '_', ':' and '%' for IPv6 zones), so that an address is safe in host
-// lists and command lines and writes back unchanged.
+// parseAddress removes the [ ] around an IPv6 literal and accepts only
+// what cluster.CheckHost accepts (the characters of host names and IP
+// addresses), so that an address is safe in host lists, connection strings
+// and command lines and writes back unchanged.
 func parseAddress(s string) (string, error) {
-	a := s
-	if len(a) >= 2 && a[0] == '[' && a[len(a)-1] == ']' {
-		a = a[1 : len(a)-1]
+	if err := cluster.CheckHost("address", s); err != nil {
+		return "", err
 	}
-	if a == "" {
-		return "", fmt.Errorf("%q names no host", s)
-	}
-	for _, r := range a {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
-			r == '.' || r == '-' || r == '_' || r == ':' || r == '%'
-		if !ok {
-			return "", fmt.Errorf("%q is not a host name or IP address (character %q)", s, r)
-		}
-	}
-	return a, nil
+	return strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), nil
 }
 
 // parseDataDir trims and cleans a data directory, which must be absolute
@@ -137,8 +120,6 @@ func parseDataDir(s string, n int) (string, error) {
 	}
 	return filepath.Clean(d), nil
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // FormatAddress wraps an IPv6 literal (an address with a ':') in [ ], as
 // Greenplum's canonicalize_address does for -o files.

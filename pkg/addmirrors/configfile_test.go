@@ -40,6 +40,16 @@ func TestParseMirrorConfig(t *testing.T) {
 	}
 }
 
+const (
+	hostRule = ": host names reach ssh, connection strings and command lines; use letters, digits, '.', '-', '_', ':' and '%' (IPv6), optionally inside [ ], not starting with '-'"
+	pathRule = "; use a path without $ ` \" \\ or control characters"
+)
+
+// shellWhy is the reason cluster.CheckPath gives for a shell character.
+func shellWhy(c rune) string {
+	return ": pg_ctl passes paths to /bin/sh inside double quotes, where '" + string(c) + "' is interpreted" + pathRule
+}
+
 func TestParseMirrorConfigErrors(t *testing.T) {
 	tests := []struct {
 		name, line, want string
@@ -47,9 +57,12 @@ func TestParseMirrorConfigErrors(t *testing.T) {
 		{"help text's obsolete 6 fields", "0|sdw1-1|52001|53001|54001|/gpdata/mir1/gp0", "line 2 of file f: expected 4 parts, obtained 6"},
 		{"3 fields", "0|sdw1|7000", "line 2 of file f: expected 4 parts, obtained 3"},
 		{"empty address", "0||7000|/m", "Invalid address on line 2"},
-		{"address with a space", "0|sdw 1|7000|/m", `Invalid address on line 2 of file f: "sdw 1" is not a host name or IP address (character ' ')`},
-		{"address with a quote", "0|sdw1';rm|7000|/m", `Invalid address on line 2 of file f: "sdw1';rm" is not a host name or IP address (character '\'')`},
-		{"empty brackets", "0|[]|7000|/m", `Invalid address on line 2 of file f: "[]" names no host`},
+		{"address with a space", "0|sdw 1|7000|/m", "Invalid address on line 2 of file f: address sdw 1 contains ' '" + hostRule},
+		{"address with a quote", "0|sdw1';rm|7000|/m", `Invalid address on line 2 of file f: address sdw1';rm contains "'"` + hostRule},
+		{"address with a command", "0|sdw1$(reboot)|7000|/m", "Invalid address on line 2 of file f: address sdw1$(reboot) contains '$'" + hostRule},
+		{"address like an option", "0|-oProxyCommand=sh|7000|/m", "Invalid address on line 2 of file f: address -oProxyCommand=sh starts with '-'" + hostRule},
+		{"address with one bracket", "0|[fd00::1|7000|/m", "Invalid address on line 2 of file f: address [fd00::1 contains '['" + hostRule},
+		{"empty brackets", "0|[]|7000|/m", "Invalid address on line 2 of file f: address [] is empty" + hostRule},
 		{"port not a number", "0|sdw1|70x0|/m", "Invalid port on line 2"},
 		{"negative port", "0|sdw1|-1|/m", "Invalid port on line 2"},
 		{"port zero", "0|sdw1|0|/m", "Invalid port on line 2 of file f: 0 is not a TCP port; use a port from 1 to 65535"},
@@ -59,7 +72,17 @@ func TestParseMirrorConfigErrors(t *testing.T) {
 		{"content below -1", "-2|sdw1|7000|/m", "Invalid content ID on line 2"},
 		{"relative directory", "0|sdw1|7000|data/m", "Path entered in config file is invalid; it must be a full path.  Path: 'data/m' from: 2"},
 		{"root directory", "0|sdw1|7000|/", "Invalid directory on line 2 of file f: a mirror cannot live in /; give the mirror's own directory"},
-		{"control character", "0|sdw1|7000|/m\x01x", `Invalid directory on line 2 of file f: "/m\x01x" contains control characters`},
+		{"control character", "0|sdw1|7000|/m\x01x", `Invalid directory on line 2 of file f: mirror data directory /m\x01x contains '\x01', a control character: ` +
+			"it breaks postmaster.pid, configuration files and the line-based output of the tools" + pathRule},
+		{"command substitution", "0|sdw1|7000|/m/$(touch /tmp/x)", "Invalid directory on line 2 of file f: mirror data directory /m/$(touch /tmp/x) contains '$'" + shellWhy('$')},
+		{"backquotes", "0|sdw1|7000|/m/`touch /tmp/x`", "Invalid directory on line 2 of file f: mirror data directory /m/`touch /tmp/x` contains '`'" + shellWhy('`')},
+		{"double quote", `0|sdw1|7000|/m/"; touch /tmp/x; "`, `Invalid directory on line 2 of file f: mirror data directory /m/"; touch /tmp/x; " contains '"'` + shellWhy('"')},
+		{"backslash", `0|sdw1|7000|/m/a\b`, `Invalid directory on line 2 of file f: mirror data directory /m/a\b contains '\'` + shellWhy('\\')},
+		{"trailing white space inside", "0|sdw1|7000|/m/x /", `Invalid directory on line 2 of file f: "/m/x " ends with white space; remove it`},
+		{"NUL byte", "0|sdw1|7000|/m\x00", "line 2 of file f holds a NUL byte: f is not a text file"},
+		{"Latin-1", "0|sdw1|7000|/m/caf\xe9", "line 2 of file f is not UTF-8 text: give paths and host names in UTF-8"},
+		{"long line", "0|sdw1|7000|/" + strings.Repeat("m", 8180), "line 2 of file f is more than 8192 bytes long: is f the right file?"},
+		{"very long line", "0|sdw1|7000|/" + strings.Repeat("m", 2<<20), "line 2 of file f is more than 8192 bytes long: is f the right file?"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

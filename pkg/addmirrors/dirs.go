@@ -1,7 +1,6 @@
 package addmirrors
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
 // normalizePath is Greenplum's normalizeAndValidateInputPath: the path
@@ -28,28 +28,33 @@ func normalizePath(p, source string) (string, error) {
 }
 
 // ReadDirFile reads a -m file: mirror data directory locations, one per
-// line, blank lines skipped, each absolute (spec §5.3). There must be
-// exactly want of them (the most primaries on one host). name is the file
-// name for messages, which are Greenplum's.
+// line, blank lines skipped, each absolute (spec §5.3) and accepted by
+// cluster.CheckPath. There must be exactly want of them (the most
+// primaries on one host). name is the file name for messages, which are
+// Greenplum's where Greenplum has one. What is not a text file of short
+// lines is refused as scanText says.
 func ReadDirFile(r io.Reader, name string, want int) ([]string, error) {
-	sc := bufio.NewScanner(r)
 	var dirs []string
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	err := scanText(r, name, func(n int, line string) error {
+		line = strings.TrimSpace(line)
 		if line == "" {
-			continue
+			return nil
 		}
 		if len(dirs) == want {
-			return nil, fmt.Errorf("Number of data directories must equal %d but more were read from %s", want, name)
+			return fmt.Errorf("Number of data directories must equal %d but more were read from %s", want, name)
 		}
 		d, err := normalizePath(line, "config file")
 		if err != nil {
-			return nil, err
+			return err
+		}
+		if err := cluster.CheckPath("mirror data directory location", d); err != nil {
+			return app.Errorf("line %d of file %s: %v", n, name, err)
 		}
 		dirs = append(dirs, d)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read mirror data directory file %s: %w", name, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(dirs) < want {
 		return nil, fmt.Errorf("Number of data directories must equal %d but %d were read from %s", want, len(dirs), name)
@@ -94,6 +99,10 @@ func PromptDirs(ctx context.Context, env *app.Env, want int) ([]string, error) {
 				return nil, fmt.Errorf("prompt: %w", err)
 			}
 			continue
+		}
+		// Refused, not asked again: such an answer is no typing slip.
+		if err := cluster.CheckPath("mirror data directory location", d); err != nil {
+			return nil, app.Errorf("mirror segment data directory location %d of %d: %v", len(dirs)+1, want, err)
 		}
 		dirs = append(dirs, d)
 	}

@@ -64,11 +64,14 @@ func isControl(r rune) bool {
 	return r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f
 }
 
-// visibleRune prints r for a message: '$', '"', '\', or an escape such as
-// '\n' or '\x01' for control characters.
+// visibleRune prints r for a message: '$', '"', '\', "'", or an escape
+// such as '\n' or '\x01' for control characters.
 func visibleRune(r rune) string {
-	if isControl(r) {
+	switch {
+	case isControl(r):
 		return strconv.QuoteRune(r)
+	case r == '\'':
+		return `"'"`
 	}
 	return "'" + string(r) + "'"
 }

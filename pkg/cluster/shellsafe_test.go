@@ -120,7 +120,7 @@ func TestCheckHost(t *testing.T) {
 		{"sdw1;touch x", "address sdw1;touch x contains ';'" + rule},
 		{"sdw 1", "address sdw 1 contains ' '" + rule},
 		{"sdw1$(id)", "address sdw1$(id) contains '$'" + rule},
-		{"sdw1'", "address sdw1' contains '''" + rule},
+		{"sdw1'", `address sdw1' contains "'"` + rule},
 		{"sdw1\n", `address sdw1\n contains '\n'` + rule},
 		{"sdw1/x", "address sdw1/x contains '/'" + rule},
 		{"sdwé", "address sdwé contains 'é'" + rule},
