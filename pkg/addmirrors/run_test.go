@@ -181,7 +181,9 @@ func TestRunExitCodes(t *testing.T) {
 			segs := gpdemoSegments(t)
 			if tt.name == "port offset out of range" {
 				for i := range segs {
-					segs[i].Port += 55000
+					if segs[i].IsSegment() {
+						segs[i].Port += 55000
+					}
 				}
 			}
 			r := newRig(t, segs, tt.args...)

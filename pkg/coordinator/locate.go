@@ -13,7 +13,9 @@ import (
 // ReadConf reads the coordinator's postgresql.conf in dataDir and its port,
 // logging at DEBUG as Greenplum's tools do ("Obtaining master's port from
 // master data directory", "Read from postgresql.conf port=7000"). The
-// errors say which file and setting are wrong.
+// errors say which file and setting are wrong, and which instance a
+// mirror's, standby's or segment's directory belongs to
+// (cluster.CheckCoordinatorDataDir).
 func ReadConf(log *slog.Logger, dataDir string, f cluster.Flavour) (conf cluster.Conf, port int, err error) {
 	word := f.CoordinatorWord()
 	log.Debug(fmt.Sprintf("Obtaining %s's port from %s data directory", word, word))
@@ -22,6 +24,9 @@ func ReadConf(log *slog.Logger, dataDir string, f cluster.Flavour) (conf cluster
 	}
 	if port, err = conf.Port(); err != nil {
 		return nil, 0, app.Errorf("%s port in %s: %w", word, filepath.Join(dataDir, "postgresql.conf"), err)
+	}
+	if err := cluster.CheckCoordinatorDataDir(dataDir, f); err != nil {
+		return nil, 0, &app.ExpectedError{Err: err}
 	}
 	log.Debug(fmt.Sprintf("Read from postgresql.conf port=%d", port))
 	return conf, port, nil

@@ -129,8 +129,8 @@ func Open(ctx context.Context, env *app.Env, opts Options) (_ *Coordinator, err 
 	}
 
 	log.Info(fmt.Sprintf("Obtaining Segment details from %s...", word))
-	if c.Cluster, err = cluster.Load(ctx, c.Conn); err != nil {
-		return nil, &app.ExpectedError{Err: err}
+	if c.Cluster, err = LoadCatalog(ctx, c.Conn, c.DataDir, c.Port, f); err != nil {
+		return nil, err
 	}
 	// Before any action on them (safety invariants 5 and 7).
 	if err = CheckCatalog(log, opts.UnsafePaths, c.Cluster, c.DataDir); err != nil {

@@ -201,6 +201,9 @@ func TestOpenOptions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	segs := gpdemo() // whose coordinator is the one in other
+	segs[0].Port, segs[0].DataDir = 6000, other
+	b.conn.On(cluster.LoadSQL, clustertest.SegmentRows(segs))
 	c, err := b.open(t, coordinator.Options{DataDir: other, ConnectTimeout: 15e9, Retries: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -230,6 +233,7 @@ func TestOpenUtilityModeSkipsPairValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newRig(t, cluster.GP6)
 			b.write(t, "postmaster.opts", tt.opts+"\n")
+			b.write(t, "postgresql.conf", "port = 5432\n") // the fixture's coordinator port
 			b.conn.On(cluster.LoadSQL, clustertest.SegmentRows(bad))
 			c, err := b.open(t, coordinator.Options{Utility: true})
 			if tt.wantErr == "" {

@@ -165,8 +165,8 @@ func (s *stopper) prepare(ctx context.Context) (err error) {
 		return app.Errorf("cannot connect to the %s on port %d: %w", s.coord, s.port, err)
 	}
 	defer func() { err = errors.Join(err, conn.Close(ctx)) }()
-	if s.cluster, err = cluster.Load(ctx, conn); err != nil {
-		return &app.ExpectedError{Err: err}
+	if s.cluster, err = coordinator.LoadCatalog(ctx, conn, s.mdd, s.port, s.flavour); err != nil {
+		return err
 	}
 	if err := coordinator.CheckCatalog(log, s.pathPolicy(), s.cluster, s.mdd); err != nil {
 		return err
