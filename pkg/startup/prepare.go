@@ -62,7 +62,10 @@ func (s *starter) checkBinaries(ctx context.Context) error {
 	if r := s.env.Exec.Exec(ctx, remote.Command{Host: "localhost", Argv: []string{"test", "-x", initdb}, Label: "check " + initdb, Timeout: localTimeout}); r.OK() {
 		return nil
 	}
-	return app.Errorf("File permission mismatch.  The current user %s does not have sufficient privileges to run the Greenplum binaries and management utilities.", s.env.User)
+	return &app.HintError{
+		Err:  app.Errorf("File permission mismatch.  The current user %s does not have sufficient privileges to run the Greenplum binaries and management utilities.", s.env.User),
+		Hint: fmt.Sprintf("%s is missing or not executable: is GPHOME=%s a Greenplum installation?", initdb, s.gphome),
+	}
 }
 
 // checkCatalogVersion is step 2: the binaries' catalog version must be the

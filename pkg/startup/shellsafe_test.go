@@ -80,3 +80,19 @@ func TestUnsafeDataDirRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestGPHomeWithoutBinaries: a GPHOME that is no Greenplum installation
+// gets Greenplum's message and a hint naming the missing program.
+func TestGPHomeWithoutBinaries(t *testing.T) {
+	r := newRig(t, gp7Version, spread(), "")
+	r.env.Getenv = func(k string) string {
+		return map[string]string{"GPHOME": "/opt/nothere", "COORDINATOR_DATA_DIRECTORY": r.dir}[k]
+	}
+	err := r.run(t, nonInteractive()) // test -x /opt/nothere/bin/initdb fails: the fake knows no such command
+	wantExit(t, err, app.ExitFatal)
+	var hint *app.HintError
+	if !errors.As(err, &hint) || !strings.HasPrefix(err.Error(), "File permission mismatch.") ||
+		hint.Hint != "/opt/nothere/bin/initdb is missing or not executable: is GPHOME=/opt/nothere a Greenplum installation?" {
+		t.Fatalf("got %v (%+v)", err, hint)
+	}
+}
