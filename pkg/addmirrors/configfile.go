@@ -36,6 +36,7 @@ type ConfigLine struct {
 // It checks the file alone; MirrorsFromConfig checks it against the
 // cluster.
 func ParseMirrorConfig(r io.Reader, name string) ([]ConfigLine, error) {
+	name = cluster.Visible(name) // messages stay one line
 	var out []ConfigLine
 	err := scanText(r, name, func(n int, text string) error {
 		text = strings.TrimSpace(text)

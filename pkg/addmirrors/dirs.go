@@ -34,6 +34,7 @@ func normalizePath(p, source string) (string, error) {
 // Greenplum's where Greenplum has one. What is not a text file of short
 // lines is refused as scanText says.
 func ReadDirFile(r io.Reader, name string, want int) ([]string, error) {
+	name = cluster.Visible(name) // messages stay one line
 	var dirs []string
 	err := scanText(r, name, func(n int, line string) error {
 		line = strings.TrimSpace(line)

@@ -54,7 +54,12 @@ func (e *Env) SetupLogging(o *CommonOptions) error {
 		e.Progress = io.Discard
 	}
 	e.closeLog = f.Close
-	e.Log.Info("Starting " + e.Prog + " with args: " + strings.Join(e.Args, " "))
+	// Control characters escaped: an argument must not forge log lines.
+	args := make([]string, len(e.Args))
+	for i, a := range e.Args {
+		args[i] = cluster.Visible(a)
+	}
+	e.Log.Info("Starting " + e.Prog + " with args: " + strings.Join(args, " "))
 	return nil
 }
 

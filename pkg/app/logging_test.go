@@ -40,3 +40,16 @@ func TestMainLogDirRefusesUnsafePaths(t *testing.T) {
 		})
 	}
 }
+
+// TestMainStartingLineEscapesArguments: a control character in an argument
+// is escaped in the "Starting ... with args" line, so that no argument can
+// forge a log line.
+func TestMainStartingLineEscapesArguments(t *testing.T) {
+	dir := t.TempDir()
+	env, _, _ := testEnv(t, "-l", dir, "-d", "/data/x\n20261123:18:54:19:016262 gptest:mdw:gpadmin-[INFO]:-forged")
+	app.Main(newTestCommand(env, app.RejectWithHelp, func(context.Context, *app.Env) error { return nil }), env)
+	want := starting + "-l " + dir + ` -d /data/x\n20261123:18:54:19:016262 gptest:mdw:gpadmin-[INFO]:-forged` + "\n"
+	if got := logFile(t, dir); got != want {
+		t.Errorf("log file\n got %q\nwant %q", got, want)
+	}
+}
