@@ -58,13 +58,17 @@ func ParseGPVersion(out string) (Version, error) {
 	raw := strings.TrimSpace(out)
 	m := versionRE.FindStringSubmatch(raw)
 	if m == nil {
-		return Version{}, fmt.Errorf("unrecognised Greenplum version %q", raw)
+		return Version{}, fmt.Errorf("unrecognised Greenplum version %q", Visible(raw))
 	}
 	v := Version{Product: m[1], Raw: raw}
-	v.Major, _ = strconv.Atoi(m[2])
-	v.Minor, _ = strconv.Atoi(m[3])
-	if m[4] != "" {
-		v.Patch, _ = strconv.Atoi(m[4])
+	for i, n := range []*int{&v.Major, &v.Minor, &v.Patch} {
+		if m[i+2] == "" {
+			continue // no patch number
+		}
+		var err error
+		if *n, err = strconv.Atoi(m[i+2]); err != nil {
+			return Version{}, fmt.Errorf("unrecognised Greenplum version %q: %w", Visible(raw), err)
+		}
 	}
 	switch {
 	case strings.Contains(v.Product, "Cloudberry"):

@@ -193,8 +193,7 @@ func (s *stopper) checkRunning() error {
 	if err != nil {
 		return app.Errorf("read %s: %w", pidFile, err)
 	}
-	first, _, _ := strings.Cut(string(b), "\n")
-	s.pid, _ = strconv.Atoi(strings.TrimSpace(first))
+	s.pid, _ = cluster.PostmasterPID(string(b)) // unreadable: no process, as below
 	if s.pid > 0 && syscall.Kill(s.pid, 0) == nil {
 		return nil
 	}
