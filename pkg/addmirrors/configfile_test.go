@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gpmgmt/gpmgmt/pkg/addmirrors"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
 func TestParseMirrorConfig(t *testing.T) {
@@ -94,20 +98,37 @@ func TestParseMirrorConfigErrors(t *testing.T) {
 	}
 }
 
-// FuzzParseMirrorConfig: parsing never panics, and whatever parses writes
-// back to a file that parses to the same mirrors.
+// FuzzParseMirrorConfig: a file parses or is refused with one line naming
+// the line at fault (Greenplum's words where it has some); whatever parses is
+// absolute, clean, safe for pg_ctl's shell and for ssh, and writes back
+// (-o) to a file that parses to the same mirrors. Seeds: testdata/fuzz.
 func FuzzParseMirrorConfig(f *testing.F) {
 	for _, s := range []string{
 		"0|mdw|7004|/data/dbfast_mirror1/demoDataDir0\n1|mdw|7005|/data/dbfast_mirror2/demoDataDir1\n",
 		"# c\n\n 0|[::1]|1|/a/../b \n-1|h%eth0|65535|//x//\n",
 		"0|a|1|/\n", "0|a|b|c|d\n", "+1| a|01|/x\r\n", "0|[a:b|1|/x\n0|a:b]|2|/y\n",
+		"0|sdw1|7000|/m/$(touch x)\n", "0|-o|7000|/m\n", "0|sdw1|7000|/m\x00\n", "0|sdw1|7000|/caf\xe9\n",
 	} {
 		f.Add(s)
 	}
+	lineNumber := regexp.MustCompile(`line (\d+)|from: (\d+)`)
 	f.Fuzz(func(t *testing.T, in string) {
 		lines, err := addmirrors.ParseMirrorConfig(strings.NewReader(in), "fuzz")
 		if err != nil {
+			m := lineNumber.FindStringSubmatch(err.Error())
+			if m == nil || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %q: not one line naming a line of the file", err)
+			}
+			if n, _ := strconv.Atoi(m[1] + m[2]); n < 1 || n > strings.Count(in, "\n")+1 {
+				t.Fatalf("error %q names line %d of a %d-line file", err, n, strings.Count(in, "\n")+1)
+			}
 			return
+		}
+		for _, l := range lines {
+			if !filepath.IsAbs(l.DataDir) || filepath.Clean(l.DataDir) != l.DataDir ||
+				cluster.CheckPath("d", l.DataDir) != nil || cluster.CheckHost("a", l.Address) != nil {
+				t.Fatalf("accepted %+v", l)
+			}
 		}
 		var b bytes.Buffer
 		if err := addmirrors.WriteMirrorConfig(&b, lines); err != nil {

@@ -27,6 +27,16 @@ func normalizePath(p, source string) (string, error) {
 	return filepath.Clean(p), nil
 }
 
+// checkLocation refuses a mirror data directory location (normalized)
+// that cluster.CheckPath refuses, or that still ends with white space
+// ("/data / " cleans to "/data "), which no one means.
+func checkLocation(d string) error {
+	if strings.TrimSpace(d) != d {
+		return fmt.Errorf("mirror data directory location %q ends with white space; remove it", d)
+	}
+	return cluster.CheckPath("mirror data directory location", d)
+}
+
 // ReadDirFile reads a -m file: mirror data directory locations, one per
 // line, blank lines skipped, each absolute (spec §5.3) and accepted by
 // cluster.CheckPath. There must be exactly want of them (the most
@@ -48,7 +58,7 @@ func ReadDirFile(r io.Reader, name string, want int) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if err := cluster.CheckPath("mirror data directory location", d); err != nil {
+		if err := checkLocation(d); err != nil {
 			return app.Errorf("line %d of file %s: %v", n, name, err)
 		}
 		dirs = append(dirs, d)
@@ -102,7 +112,7 @@ func PromptDirs(ctx context.Context, env *app.Env, want int) ([]string, error) {
 			continue
 		}
 		// Refused, not asked again: such an answer is no typing slip.
-		if err := cluster.CheckPath("mirror data directory location", d); err != nil {
+		if err := checkLocation(d); err != nil {
 			return nil, app.Errorf("mirror segment data directory location %d of %d: %v", len(dirs)+1, want, err)
 		}
 		dirs = append(dirs, d)

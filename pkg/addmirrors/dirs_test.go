@@ -3,13 +3,17 @@ package addmirrors_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gpmgmt/gpmgmt/pkg/addmirrors"
+	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/app/apptest"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
 func TestReadDirFile(t *testing.T) {
@@ -41,6 +45,41 @@ func TestReadDirFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzReadDirFile: a -m file gives exactly the number of locations asked
+// for, each absolute, clean and safe for pg_ctl's shell, and the same
+// locations written one per line read back the same; a line-level refusal
+// is an ExpectedError naming its line. Seeds: testdata/fuzz.
+func FuzzReadDirFile(f *testing.F) {
+	f.Add("/data/m1\n/data/m2\n", uint8(2))
+	f.Add("  /a//b/ \n\n/c\n/d\n", uint8(2))
+	f.Add("/a\n`id`\n", uint8(2))
+	f.Add("/a$(x)\n", uint8(1))
+	f.Add("/a\x00\n", uint8(1))
+	f.Fuzz(func(t *testing.T, in string, n uint8) {
+		want := int(n % 8)
+		dirs, err := addmirrors.ReadDirFile(strings.NewReader(in), "fuzz", want)
+		if err != nil {
+			var expected *app.ExpectedError
+			if errors.As(err, &expected) && !strings.Contains(err.Error(), "line ") && !strings.Contains(err.Error(), "larger than") {
+				t.Fatalf("refusal %q names no line", err)
+			}
+			return
+		}
+		if len(dirs) != want {
+			t.Fatalf("%d locations, want %d", len(dirs), want)
+		}
+		for _, d := range dirs {
+			if !filepath.IsAbs(d) || filepath.Clean(d) != d || cluster.CheckPath("d", d) != nil {
+				t.Fatalf("accepted %q", d)
+			}
+		}
+		again, err := addmirrors.ReadDirFile(strings.NewReader(strings.Join(dirs, "\n")+"\n"), "written", want)
+		if err != nil || !slices.Equal(again, dirs) {
+			t.Fatalf("wrote %q, read %q, %v", dirs, again, err)
+		}
+	})
 }
 
 // TestPromptDirs answers the prompts as the seed article's user did, with

@@ -94,3 +94,10 @@ func TestPromptDirsRefusal(t *testing.T) {
 		t.Errorf("%d bytes left unread, want 2", in.Len())
 	}
 }
+
+// TestReadDirFileTrailingSpace: "/data / " cleans to "/data ", a location
+// ending in white space, which no one means (FuzzReadDirFile found it).
+func TestReadDirFileTrailingSpace(t *testing.T) {
+	_, err := addmirrors.ReadDirFile(strings.NewReader("/data / \n"), "dirs", 1)
+	wantExpected(t, err, `line 1 of file dirs: mirror data directory location "/data " ends with white space; remove it`)
+}

@@ -17,7 +17,8 @@ const controlDataTimeout = 2 * time.Minute
 // controlDataScript runs pg_controldata on each data directory of one
 // host (spec §1.13). Arguments: GPHOME, then dbid and data directory
 // pairs. For each it prints a header line "@@ <dbid> <exit code>", the
-// program's standard output, a line "@@stderr", and its standard error.
+// program's standard output, a line "@@stderr", and its standard error,
+// whose last line is ended.
 const controlDataScript = `gphome=$1
 shift
 err=$(mktemp) || exit 1
@@ -26,7 +27,7 @@ while [ $# -ge 2 ]; do
 	out=$("$gphome/bin/pg_controldata" "$2" 2>"$err")
 	rc=$?
 	printf '@@ %s %s\n%s\n@@stderr\n' "$1" "$rc" "$out"
-	cat "$err"
+	awk 1 "$err" # its last line ended, so the next header starts a line
 	shift 2
 done
 `
