@@ -249,41 +249,34 @@ func (r *report) errorsRecoveryProgress() map[int]errorsProgress {
 	return errorsParseProgress(lines)
 }
 
-// errorsProgressRE is the progress a line must show to count: pg_basebackup's
-// and pg_rewind's "<done>/<total> kB (<p>%)".
-var errorsProgressRE = regexp.MustCompile(`\d+/\d+ (kB|mB) \(\d+%\)`)
-
-// errorsPercentRE finds the percentage.
-var errorsPercentRE = regexp.MustCompile(`\d+%`)
+// errorsProgressRE is the progress a line must show to count, pg_basebackup's
+// and pg_rewind's "<done>/<total> kB (<p>%)"; its groups are the numbers.
+var errorsProgressRE = regexp.MustCompile(`(\d+)/(\d+) (?:kB|mB) \((\d+%)\)`)
 
 // errorsParseProgress reads the lines of recovery_progress.file (pure),
 // "<type>:<dbid>:<text>" each, as _parse_recovery_progress_data does: only
-// lines whose text shows errorsProgressRE count; the text, trimmed, is
-// split on its first two spaces into "<done>/<total>", the unit and the
-// rest, and the percentage is the first "<n>%" of the rest; a later line
-// replaces an earlier one of the same dbid. Lines of another shape (which
-// Greenplum would crash on) are skipped.
+// lines whose text shows errorsProgressRE count, and the numbers are those
+// it shows; a later line replaces an earlier one of the same dbid. Lines
+// of another shape (which Greenplum would crash on) are skipped, and so
+// are numbers glued to other text ("A00/123 kB"), which Greenplum would
+// print as they are.
 func errorsParseProgress(lines []string) map[int]errorsProgress {
 	out := map[int]errorsProgress{}
 	for _, line := range lines {
 		parts := strings.SplitN(strings.TrimSpace(line), ":", 3)
-		if len(parts) != 3 || !errorsProgressRE.MatchString(parts[2]) {
+		if len(parts) != 3 {
 			continue
 		}
 		dbid, err := strconv.Atoi(parts[1])
 		if err != nil {
 			continue
 		}
-		fields := strings.SplitN(strings.TrimSpace(parts[2]), " ", 3)
-		if len(fields) != 3 {
+		text := strings.TrimSpace(parts[2])
+		m := errorsProgressRE.FindStringSubmatchIndex(text)
+		if m == nil || m[0] > 0 && text[m[0]-1] != ' ' {
 			continue
 		}
-		done, total, ok := strings.Cut(fields[0], "/")
-		pct := errorsPercentRE.FindString(fields[2])
-		if !ok || pct == "" {
-			continue
-		}
-		out[dbid] = errorsProgress{Type: parts[0], Completed: done, Total: total, Percentage: pct}
+		out[dbid] = errorsProgress{Type: parts[0], Completed: text[m[2]:m[3]], Total: text[m[4]:m[5]], Percentage: text[m[6]:m[7]]}
 	}
 	return out
 }
