@@ -10,6 +10,8 @@
 # make build  static binaries in ./bin (BIN=dir to put them elsewhere)
 # make install  the tools into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
 # make dist   release tarballs for $(PLATFORMS) and their SHA-256 file in ./dist
+# make reliability  the long suites: every fuzz target for FUZZTIME (30s)
+#             each (make fuzz alone); make test runs only their seed corpora
 
 GO      ?= go
 BIN     := bin
@@ -36,7 +38,7 @@ PREFIX    ?= /usr/local
 PLATFORMS := linux/amd64 linux/arm64
 DIST      := dist
 
-.PHONY: build install dist test test-local vet bench bench-local demo demo-failover demo-clean compat clean
+.PHONY: build install dist test test-local vet fuzz reliability bench bench-local demo demo-failover demo-clean compat clean
 
 build:
 	$(GOBUILD) -o $(BIN)/ ./cmd/...
@@ -60,6 +62,13 @@ test:
 # need real sshd and PostgreSQL; in CI a missing server fails them.
 test-local: vet
 	$(GO) test -count=1 -race -tags integration -timeout 40m ./...
+
+# Fuzzing needs no server: it runs as whoever calls it. go test in make test
+# already runs every target's seed corpus as a plain test; this explores.
+fuzz:
+	GO=$(GO) scripts/fuzz.sh
+
+reliability: fuzz
 
 vet:
 	@unformatted=$$(gofmt -l $(GOFILES)); \
