@@ -52,6 +52,15 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	if err := opts.CheckCombinations(v.Flavour); err != nil {
 		return err
 	}
+	// Open checks these too, but the lock is made in mdd before it: a
+	// path a shell would interpret, or another instance's directory, is
+	// refused before anything is written there.
+	if err := coordinator.CheckDataDir(env.Log, coordinator.RefuseUnsafe, mdd); err != nil {
+		return err
+	}
+	if err := cluster.CheckCoordinatorDataDir(mdd, v.Flavour); err != nil {
+		return &app.ExpectedError{Err: err}
+	}
 	if !opts.DryRun {
 		lock, err := takeLock(env, mdd)
 		if err != nil {
