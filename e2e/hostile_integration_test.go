@@ -474,7 +474,12 @@ func badEnvironment(t *testing.T, d stopDemo, b *hostileBed) {
 		{name: "no data directory", env: []string{"COORDINATOR_DATA_DIRECTORY="},
 			want: same(`error: Environment Variable COORDINATOR_DATA_DIRECTORY not set!$`)},
 		{name: "missing data directory", args: []string{"-d", "/nonexistent/gpseg-1"},
-			want: same(`error: read configuration: open /nonexistent/gpseg-1/postgresql\.conf: no such file or directory \(is /nonexistent/gpseg-1 the coordinator data directory\?\)$`)},
+			want: func() map[string]string {
+				m := same(`error: read configuration: open /nonexistent/gpseg-1/postgresql\.conf: no such file or directory \(is /nonexistent/gpseg-1 the coordinator data directory\?\)$`)
+				// gprecoverseg makes its lock there first.
+				m["gprecoverseg"] = `error: create the lock /nonexistent/gpseg-1/gprecoverseg\.lock: mkdir /nonexistent/gpseg-1/gprecoverseg\.lock: no such file or directory$`
+				return m
+			}()},
 		{name: "a primary's", seeAll: true, args: []string{"-d", primary.DataDir},
 			want: same(`error: ` + regexp.QuoteMeta(primary.DataDir) + ` is the data directory of a segment, not of the coordinator \(its postmaster\.opts shows gp_role=execute\)` + fix)},
 		{name: "a mirror's", seeAll: true, args: []string{"-d", mirror.DataDir},
