@@ -244,6 +244,7 @@ func setDataDir(t *testing.T, port, dbid int, dir string) {
 // gpaddmirrors' own inputs need a cluster without mirrors:
 // TestHostileAddMirrorsInput.
 func TestHostileInput(t *testing.T) {
+	t.Parallel() // with TestHostileAddMirrorsInput: clusters of their own slots
 	d := newStopDemo(t)
 	b := newHostileBed(t, d.dir, d.coord, d.hidden)
 	port := d.port(t)
@@ -568,6 +569,7 @@ func badEnvironment(t *testing.T, d stopDemo, b *hostileBed) {
 // all. Exit 2, one ERROR line naming the line and what is wrong, nothing
 // created, the catalog unchanged, the sentinel absent.
 func TestHostileAddMirrorsInput(t *testing.T) {
+	t.Parallel()
 	d := newMirrorless(t)
 	b := newHostileBed(t, d.dir, d.coord, d.hidden)
 	port := d.portBase
