@@ -22,8 +22,8 @@ import (
 // shellChars are the characters a double-quoted shell word interprets.
 const shellChars = "$`\"\\"
 
-// SafePathRule says in a few words which paths are accepted, for messages.
-const SafePathRule = "use a path without $ ` \" \\ or control characters"
+// safePathRule says in a few words which paths are accepted, for messages.
+const safePathRule = "use a path without $ ` \" \\ or control characters"
 
 // UnsafePathError is a path that CheckPath refuses: it names the path, what
 // the path is for, the first refused character and why.
@@ -39,10 +39,10 @@ func (e *UnsafePathError) Error() string {
 	c := visibleRune(e.Char)
 	if isControl(e.Char) {
 		return fmt.Sprintf("%s %s contains %s, a control character: it breaks postmaster.pid, configuration files and the line-based output of the tools; %s",
-			e.What, Visible(e.Path), c, SafePathRule)
+			e.What, Visible(e.Path), c, safePathRule)
 	}
 	return fmt.Sprintf("%s %s contains %s: pg_ctl passes paths to /bin/sh inside double quotes, where %s is interpreted; %s",
-		e.What, Visible(e.Path), c, c, SafePathRule)
+		e.What, Visible(e.Path), c, c, safePathRule)
 }
 
 // CheckPath returns an *UnsafePathError when path holds a character that a
@@ -102,8 +102,8 @@ type BadHostError struct {
 	Char rune // the first refused character; 0 when the shape is wrong
 }
 
-// SafeHostRule says which host names and addresses are accepted.
-const SafeHostRule = "use letters, digits, '.', '-', '_', ':' and '%' (IPv6), optionally inside [ ], not starting with '-'"
+// safeHostRule says which host names and addresses are accepted.
+const safeHostRule = "use letters, digits, '.', '-', '_', ':' and '%' (IPv6), optionally inside [ ], not starting with '-'"
 
 // Error is one line naming the value, the character and the rule.
 func (e *BadHostError) Error() string {
@@ -114,7 +114,7 @@ func (e *BadHostError) Error() string {
 	case e.Host != "" && e.Host != "[]":
 		what = "starts with '-'"
 	}
-	return fmt.Sprintf("%s %s %s: host names reach ssh, connection strings and command lines; %s", e.What, Visible(e.Host), what, SafeHostRule)
+	return fmt.Sprintf("%s %s %s: host names reach ssh, connection strings and command lines; %s", e.What, Visible(e.Host), what, safeHostRule)
 }
 
 // CheckHost returns a *BadHostError unless host is made of the characters
