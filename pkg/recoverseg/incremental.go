@@ -234,31 +234,26 @@ func (r *recovery) stopFailed(ctx context.Context, ts []target, out []outcome) {
 	for _, res := range r.runner(len(ts)).Run(ctx, r.stopCommands(ts)) {
 		seen := map[int]bool{}
 		for _, line := range strings.Split(res.Stdout, "\n") {
-			f := strings.SplitN(line, " ", 4)
-			if len(f) < 3 || (f[0] != "STOP" && f[0] != "SHM") {
+			sl, ok := parseStopLine(line)
+			if !ok {
 				continue
 			}
-			dbid, err := strconv.Atoi(f[1])
-			i, ok := byDBID[dbid]
-			if err != nil || !ok {
+			i, ok := byDBID[sl.DBID]
+			if !ok {
 				continue
 			}
-			detail := ""
-			if len(f) == 4 {
-				detail = f[3]
-			}
-			if f[0] == "SHM" {
-				log.Warn(fmt.Sprintf("Unable to clean up shared memory for stopped segments on host (%s): %s %s", res.Command.Host, f[2], detail))
+			if sl.Tag == "SHM" {
+				log.Warn(fmt.Sprintf("Unable to clean up shared memory for stopped segments on host (%s): %s %s", res.Command.Host, sl.State, sl.Detail))
 				continue
 			}
-			seen[dbid] = true
-			switch f[2] {
+			seen[sl.DBID] = true
+			switch sl.State {
 			case "failed":
-				out[i] = outcome{Kind: "validation", Msg: "could not stop the failed instance: " + detail}
+				out[i] = outcome{Kind: "validation", Msg: "could not stop the failed instance: " + sl.Detail}
 			case "notpostgres":
 				log.Info(fmt.Sprintf("Skipping to stop segment %s on host %s since it is not a postgres process", ts[i].Failed.DataDir, ts[i].Failed.Hostname))
 			case "notrunning":
-				log.Debug(fmt.Sprintf("Skipping to stop segment %s on host %s since %s", ts[i].Failed.DataDir, ts[i].Failed.Hostname, f[2]+" "+detail))
+				log.Debug(fmt.Sprintf("Skipping to stop segment %s on host %s since %s", ts[i].Failed.DataDir, ts[i].Failed.Hostname, sl.State+" "+sl.Detail))
 			}
 		}
 		for i, t := range ts {
@@ -449,6 +444,32 @@ func (r *recovery) runRecoveries(ctx context.Context, ts []target, out []outcome
 	return interrupted
 }
 
+// stopLine is one line of stopScript's output: "STOP <dbid> <state>
+// <detail>" (state stopped, notrunning, notpostgres or failed) or "SHM
+// <dbid> <ipcrm's error>", whose first word is then in State.
+type stopLine struct {
+	Tag, State, Detail string
+	DBID               int
+}
+
+// parseStopLine reads one line of stopScript's output; ok is false for a
+// line of another shape, which the caller ignores.
+func parseStopLine(line string) (l stopLine, ok bool) {
+	f := strings.SplitN(line, " ", 4)
+	if len(f) < 3 || (f[0] != "STOP" && f[0] != "SHM") {
+		return stopLine{}, false
+	}
+	dbid, err := strconv.Atoi(f[1])
+	if err != nil {
+		return stopLine{}, false
+	}
+	l = stopLine{Tag: f[0], DBID: dbid, State: f[2]}
+	if len(f) == 4 {
+		l.Detail = f[3]
+	}
+	return l, true
+}
+
 // parseResult reads a recovery script's RESULT line.
 func parseResult(rs remote.Result) outcome {
 	for _, line := range strings.Split(rs.Stdout, "\n") {
@@ -457,7 +478,10 @@ func parseResult(rs remote.Result) outcome {
 			continue
 		}
 		kind, msg, _ := strings.Cut(rest, " ")
-		if kind == "ok" {
+		switch kind {
+		case "":
+			continue // not the script's: it always names a kind
+		case "ok":
 			return outcome{Started: true}
 		}
 		return outcome{Kind: kind, Msg: msg}
