@@ -350,9 +350,10 @@ func TestHostileInput(t *testing.T) {
 					{tool: "gpstate", args: []string{"-a"}},
 					{tool: "gpaddmirrors", args: []string{"-a"}},
 					{tool: "gprecoverseg", args: []string{"-a"}},
+					{tool: "gprecoverseg", args: []string{"-a", "-r"}},
 					{tool: "gpstop", args: []string{"-a", "-r"}},
 				} {
-					t.Run(c.tool, func(t *testing.T) {
+					t.Run(strings.Join(append([]string{c.tool}, c.args...), " "), func(t *testing.T) {
 						before := b.snapshot(t, port, true)
 						code, out := b.run(t, c)
 						if c.tool == "gpstate" {
@@ -374,10 +375,66 @@ func TestHostileInput(t *testing.T) {
 	}
 
 	t.Run("bad environment", func(t *testing.T) { badEnvironment(t, d, b) })
+	t.Run("gprecoverseg recovery and rebalance", func(t *testing.T) { hostileRecovery(t, d, b) })
 	// Last: it stops and starts the cluster.
 	t.Run("gpstart", func(t *testing.T) { hostileStart(t, d, b, mirror) })
 	d.wantAllRunning(t)
 	d.wantCatalog(t, d.segs)
+}
+
+// hostileRecovery: gprecoverseg's recovery and rebalance, which run
+// pg_rewind and pg_ctl start on the directories of catalog rows, refuse a
+// hostile row before they act. A primary is killed and fails over; with
+// its row hostile, gprecoverseg -a refuses for every dangerous character
+// and the instance stays down. Mended, it is recovered; with its row
+// hostile again while the cluster is unbalanced, gprecoverseg -a -r
+// refuses and the roles stay switched. Mended again, it is rebalanced: the
+// cluster ends as it was made.
+func hostileRecovery(t *testing.T, d stopDemo, b *hostileBed) {
+	port := d.port(t)
+	failed := d.find(t, func(s cluster.Segment) bool { return s.IsSegment() && s.IsPrimary() })
+	pid, err := os.ReadFile(filepath.Join(failed.DataDir, "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("kill", "-9", strings.SplitN(string(pid), "\n", 2)[0]).CombinedOutput(); err != nil {
+		t.Fatalf("kill -9 the primary dbid %d: %v %s", failed.DBID, err, out)
+	}
+	waitFailover(t, port, failed.ContentID)
+	row := `content \d+ mirror \(dbid ` + strconv.Itoa(failed.DBID) + `\) in gp_segment_configuration: data directory`
+	refuse := func(t *testing.T, args ...string) {
+		t.Helper()
+		for _, p := range payloads {
+			t.Run(p.name, func(t *testing.T) {
+				setDataDir(t, port, failed.DBID, b.hostilePath(t, "recover"+strings.Join(args, "")+"-", p, failed.DataDir))
+				before := b.snapshot(t, port, true)
+				code, out := b.run(t, call{tool: "gprecoverseg", args: args})
+				if code != 2 {
+					t.Errorf("exit %d, want 2\n%s", code, out)
+				}
+				wantOneError(t, out, `^\[ERROR\]:-gprecoverseg error: `+row+` .* contains `+regexp.QuoteMeta(p.char)+`[:,] `)
+				b.wantUnchanged(t, before, port)
+			})
+		}
+		setDataDir(t, port, failed.DBID, failed.DataDir)
+	}
+	mended := func(t *testing.T, what, synced string, args ...string) {
+		t.Helper()
+		if code, out := b.run(t, call{tool: "gprecoverseg", args: args}); code != 0 {
+			t.Fatalf("gprecoverseg %s with the row mended: exit %d\n%s", strings.Join(args, " "), code, out)
+		}
+		probeUntil(t, port, what, "SELECT bool_and(status = 'u' AND mode = 's'"+synced+") FROM gp_segment_configuration WHERE content >= 0")
+	}
+
+	t.Run("recovery", func(t *testing.T) {
+		refuse(t, "-a")
+		if running(failed) {
+			t.Errorf("the failed instance dbid %d was started", failed.DBID)
+		}
+	})
+	mended(t, "the recovery", "", "-a")
+	t.Run("rebalance", func(t *testing.T) { refuse(t, "-a", "-r") })
+	mended(t, "the rebalance", " AND role = preferred_role", "-a", "-r")
 }
 
 // hostileStart: with a mirror's catalog row hostile, gpstop warns and
