@@ -148,3 +148,37 @@ func FuzzParseStopLine(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseDryRun: a pg_rewind --dry-run's output gives a size only from
+// pg_rewind's estimate line or its "no rewind required", never a negative
+// one but the unknown -1, and a one-line summary of what it said; the
+// estimate written after any junk that holds none is read as written.
+// Seeds: in the shape of PostgreSQL 15's pg_rewind.
+func FuzzParseDryRun(f *testing.F) {
+	f.Add("pg_rewind: servers diverged at WAL location 0/3000060 on timeline 1\npg_rewind: rewinding from last common checkpoint at 0/2000060 on timeline 1\npg_rewind: reading source file list\npg_rewind: reading target file list\npg_rewind: reading WAL in target\npg_rewind: need to copy 207 MB (total source directory size is 331 MB)\n212011/212011 kB (100%) copied\npg_rewind: creating backup label and updating control file\npg_rewind: syncing target data directory\npg_rewind: Done!\n", 0)
+	f.Add("pg_rewind: source and target cluster are on the same timeline\npg_rewind: no rewind required\n", 0)
+	f.Add("STANDBY\n", 0)
+	f.Add("pg_rewind: error: could not connect to server\n", 1)
+	f.Add("pg_rewind: need to copy 99999999999999 MB\n", 0)
+	f.Fuzz(func(t *testing.T, out string, code int) {
+		rs := remote.Result{Stdout: out, ExitCode: code}
+		d := parseDryRun(rs)
+		switch {
+		case d.bytes < -1:
+			t.Fatalf("%q: %d bytes", out, d.bytes)
+		case d.bytes >= 0 && (code != 0 || !strings.Contains(out, "need to copy") && !strings.Contains(out, "no rewind required")):
+			t.Fatalf("%q (exit %d): %d bytes from no estimate", out, code, d.bytes)
+		case d.standby && strings.TrimSpace(out) != "STANDBY":
+			t.Fatalf("%q read as a standby", out)
+		case strings.Contains(d.said, "\n"):
+			t.Fatalf("summary %q is not one line", d.said)
+		}
+		if needToCopy.MatchString(out) || strings.TrimSpace(out) == "STANDBY" {
+			return
+		}
+		rs.Stdout, rs.ExitCode = out+"\npg_rewind: need to copy 207 MB (total source directory size is 331 MB)\n", 0
+		if d := parseDryRun(rs); d.bytes != 207<<20 {
+			t.Fatalf("estimate after %q read as %d bytes", out, d.bytes)
+		}
+	})
+}

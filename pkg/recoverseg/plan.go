@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -266,19 +267,28 @@ func (r *recovery) dryRewinds(ctx context.Context, ts []target, data map[int]seg
 	out := map[int]dryRewind{}
 	res := remote.Runner{Exec: r.exec, Limit: r.opts.Parallel, PerHost: r.opts.ParallelPerHost}.Run(ctx, cmds)
 	for i, rs := range res {
-		d := dryRewind{bytes: -1, said: lastLine(rs.Stdout + rs.Stderr)}
-		switch m := needToCopy.FindStringSubmatch(rs.Stdout); {
-		case strings.TrimSpace(rs.Stdout) == "STANDBY":
-			d.standby = true
-		case rs.OK() && m != nil:
-			n, _ := strconv.ParseInt(m[1], 10, 64)
-			d.bytes = n << 20
-		case rs.OK() && strings.Contains(rs.Stdout, "no rewind required"):
-			d.bytes = 0
-		}
-		out[dbids[i]] = d
+		out[dbids[i]] = parseDryRun(rs)
 	}
 	return out
+}
+
+// parseDryRun reads the output of one dryRunScript: the script's STANDBY,
+// pg_rewind's estimate, or its word that no rewind is required; the bytes
+// stay unknown (-1) otherwise.
+func parseDryRun(rs remote.Result) dryRewind {
+	d := dryRewind{bytes: -1, said: lastLine(rs.Stdout + rs.Stderr)}
+	switch m := needToCopy.FindStringSubmatch(rs.Stdout); {
+	case strings.TrimSpace(rs.Stdout) == "STANDBY":
+		d.standby = true
+	case rs.OK() && m != nil:
+		// A number too large for bytes in an int64 is no estimate.
+		if n, err := strconv.ParseInt(m[1], 10, 64); err == nil && n <= math.MaxInt64>>20 {
+			d.bytes = n << 20
+		}
+	case rs.OK() && strings.Contains(rs.Stdout, "no rewind required"):
+		d.bytes = 0
+	}
+	return d
 }
 
 // sourceServer is pg_rewind's --source-server for src (spec §6.2).
