@@ -319,7 +319,7 @@ func TestShellUnsafeTargetRefused(t *testing.T) {
 	ms[1].Target.DataDir = "/data/mirror/$(touch /tmp/owned)/gpseg1"
 	_, err := buildmirrors.Run(t.Context(), env(ex, db), opts(false), ms)
 	var ie *buildmirrors.InputError
-	if !asInput(err, &ie) || !strings.Contains(err.Error(), `contains "$", which the shell pg_ctl starts the postmaster with would interpret`) ||
+	if !asInput(err, &ie) || !strings.Contains(err.Error(), "contains '$': pg_ctl passes paths to /bin/sh inside double quotes") ||
 		!strings.Contains(err.Error(), ms[1].Label()) {
 		t.Fatalf("%v, want the refusal naming %s", err, ms[1].Label())
 	}

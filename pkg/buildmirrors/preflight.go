@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
-	"github.com/gpmgmt/gpmgmt/pkg/pgcmd"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
@@ -31,7 +30,7 @@ func (r *run) preflight(ctx context.Context) error {
 	// pg_ctl starts each mirror through a shell (safety invariant 7).
 	var unsafe []error
 	for _, m := range r.ms {
-		if err := pgcmd.CheckDataDir(m.Target.DataDir); err != nil {
+		if err := cluster.CheckPath("data directory", m.Target.DataDir); err != nil {
 			unsafe = append(unsafe, fmt.Errorf("%s: %w", m.Label(), err))
 		}
 	}

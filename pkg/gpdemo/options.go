@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
-	"github.com/gpmgmt/gpmgmt/pkg/pgcmd"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
 // Defaults of gpdemo create.
@@ -50,7 +50,7 @@ func (o *CreateOptions) Validate() error {
 	}
 	// Every instance's data directory lies under --dir, and pg_ctl starts
 	// each postmaster through a shell (safety invariant 7).
-	if err := pgcmd.CheckDataDir(o.Dir); err != nil {
+	if err := cluster.CheckPath("data directory", o.Dir); err != nil {
 		return argErr("--dir: %v", err)
 	}
 	if o.PrimariesPerHost < 1 {

@@ -394,26 +394,6 @@ func TestHostThatTurnsUsAwayStartsNothing(t *testing.T) {
 	}
 }
 
-// TestShellUnsafeDataDirNotStarted: a catalog row whose data directory
-// holds a command substitution is not started (pg_ctl's shell would run
-// it); the warning names it, its content's mirror is started instead, and
-// the run ends as with any skipped segment (safety invariant 7).
-func TestShellUnsafeDataDirNotStarted(t *testing.T) {
-	segs := gp6Demo()
-	segs[1].DataDir = "/data/$(touch /tmp/owned)/gpseg0" // dbid 2, content 0's primary
-	r := newRig(t, gp6Version, segs, "")
-	if err := r.run(t, nonInteractive()); err != nil {
-		t.Fatal(err)
-	}
-	if got := r.startedDBIDs(); slices.Contains(got, 2) || !slices.Contains(got, 4) {
-		t.Errorf("started %v, want 4 and not 2", got)
-	}
-	want := `WARNING]:-Skipping startup of segment 2 on mdw: data directory "/data/$(touch /tmp/owned)/gpseg0" contains "$", which the shell pg_ctl starts the postmaster with would interpret`
-	if !strings.Contains(r.out.String(), want) {
-		t.Errorf("no %q in:\n%s", want, r.out.String())
-	}
-}
-
 // TestSegmentStartFailure: one mirror does not start: the report names it,
 // the rest of the cluster starts, exit 1.
 func TestSegmentStartFailure(t *testing.T) {

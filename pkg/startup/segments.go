@@ -17,17 +17,11 @@ import (
 )
 
 // segmentsToStart is step 11: the segments up in the catalog and on a
-// reachable host; the others are skipped, with Greenplum's warning. A
-// segment whose catalog data directory pg_ctl's shell would interpret is
-// skipped too, with the reason (safety invariant 7): starting it would run
-// whatever the directory's name holds.
+// reachable host; the others are skipped, with Greenplum's warning. (A
+// catalog whose paths pg_ctl's shell would interpret was refused when it
+// was read: readCatalog.)
 func (s *starter) segmentsToStart() (start, skipped []cluster.Segment) {
 	for _, g := range s.cluster.Segments() {
-		if err := pgcmd.CheckDataDir(g.DataDir); err != nil && g.IsUp() && !s.unreachable[g.Hostname] {
-			skipped = append(skipped, g)
-			s.env.Log.Warn(fmt.Sprintf("Skipping startup of segment %d on %s: %v <<<<<", g.DBID, g.Hostname, err))
-			continue
-		}
 		if g.IsUp() && !s.unreachable[g.Hostname] {
 			start = append(start, g)
 			continue
