@@ -33,9 +33,9 @@
 // A failure on one mirror never stops the others. A failed mirror is
 // cleaned up: its copy stopped, its instance stopped if this run started
 // it, its slot dropped when no walsender uses it, its directory removed if
-// this run created it and the copy did not finish (a finished copy is kept
-// for the rerun, which reuses it instead of copying again); it gets no
-// catalog row.
+// this run created it and the copy did not finish, or emptied if it was
+// there before (a finished copy is kept for the rerun, which reuses it
+// instead of copying again); it gets no catalog row.
 package buildmirrors
 
 import (
@@ -111,6 +111,12 @@ type Env struct {
 	// mirror's index (gprecoverseg's progress display and
 	// recovery_progress.file).
 	OnCopyLine func(i int, line string)
+	// BeforeStep, when set, is called before each changing step runs,
+	// with what has happened to every mirror so far (Created says which
+	// directories this run made): the caller records it (its journal), so
+	// that a rerun after kill -9 knows its own work. An error fails every
+	// mirror still alive, which is cleaned up, and nothing more runs.
+	BeforeStep func(step string, outcomes []Outcome) error
 }
 
 // Outcome is what happened to one mirror.
@@ -155,6 +161,8 @@ type run struct {
 	mu    sync.Mutex
 
 	cleaned []bool
+	// copyRan says which mirrors' copies this run started.
+	copyRan []bool
 }
 
 // failed reports whether mirror i has failed (i -1, no mirror, never has).
@@ -207,7 +215,7 @@ func Run(ctx context.Context, env Env, opts Options, mirrors []Mirror) (Report, 
 	if env.Sleep == nil {
 		env.Sleep = sleepCtx
 	}
-	r := &run{env: env, opts: opts, ms: mirrors, out: make([]Outcome, len(mirrors)), cleaned: make([]bool, len(mirrors))}
+	r := &run{env: env, opts: opts, ms: mirrors, out: make([]Outcome, len(mirrors)), cleaned: make([]bool, len(mirrors)), copyRan: make([]bool, len(mirrors))}
 	for i, m := range mirrors {
 		r.out[i].Mirror = m
 	}

@@ -78,6 +78,11 @@ func fakeHosts(targets map[int]string, fail func(remote.Command) bool) *remotete
 			return remotetest.Response{Stdout: out.String()}, true
 		case strings.HasPrefix(c.Label, "create directory"):
 			return remotetest.Response{Stdout: "created\n"}, true
+		case strings.HasPrefix(c.Label, "clear the unfinished copy"):
+			if c.Args[1] == "1" {
+				return remotetest.Response{Stdout: "created\n"}, true
+			}
+			return remotetest.Response{Stdout: "emptied\n"}, true
 		case strings.HasPrefix(c.Label, "pg_basebackup"):
 			return remotetest.Response{Stderr: "20000/40000 kB (50%), 0/1 tablespace\n40000/40000 kB (100%), 1/1 tablespace\n"}, true
 		}

@@ -43,9 +43,17 @@ type Mirror struct {
 	Overwrite bool
 	// PartialCopy says the caller knows that an earlier run of its own
 	// was copying into the target directory when it stopped (its journal
-	// says so), so a directory without the failed instance's gp_dbid is
-	// that half-written copy.
+	// says so), so what the directory holds is that half-written copy:
+	// for an Overwrite mirror, a directory without the failed instance's
+	// gp_dbid; for a new mirror, a directory that is not empty, which the
+	// run empties (or, with OwnDir, removes and creates again) before it
+	// copies. A finished copy there (its marker) is still reused.
 	PartialCopy bool
+	// OwnDir says the caller's earlier run created the target directory
+	// (its journal says so): with PartialCopy the directory is removed and
+	// made again, and it counts as made by this run, so a failure removes
+	// it. Without OwnDir a directory is never removed, only emptied.
+	OwnDir bool
 	// ProgressFile, when set, also receives the copy's output on the
 	// target host (gprecoverseg's progress file, spec §3.2).
 	ProgressFile string
@@ -214,6 +222,41 @@ echo created
 func MkdirCommand(m Mirror) remote.Command {
 	return remote.Command{Host: m.Target.Hostname, Script: mkdirScript, Args: []string{m.Target.DataDir},
 		Label: "create directory of " + m.Target.Label(), Timeout: probeTimeout}
+}
+
+// resetScript makes the target directory $1 ready for a new copy after an
+// earlier run's half-written one: with $2 = 1 (the earlier run made it) it
+// is removed and made again ("created"); otherwise it is emptied and kept
+// ("emptied"), or made when absent ("created"). An instance running there
+// is refused.
+const resetScript = `set -u
+dir=$1 own=$2
+if [ -f "$dir/postmaster.pid" ]; then
+	pid=$(sed -n 1p "$dir/postmaster.pid" | tr -d ' ')
+	case $pid in ''|*[!0-9]*) ;; *) if kill -0 "$pid" 2>/dev/null; then echo "an instance (pid $pid) runs in $dir: not touching it" >&2; exit 1; fi ;; esac
+fi
+if [ "$own" = 1 ]; then
+	rm -rf -- "$dir" || exit 1
+fi
+if [ ! -d "$dir" ]; then
+	mkdir -p -m 0700 "$dir" || exit 1
+	chmod 0700 "$dir" || exit 1
+	echo created
+	exit 0
+fi
+rm -rf -- "$dir"/* "$dir"/.[!.]* "$dir"/..?* || exit 1
+echo emptied
+`
+
+// ResetCommand makes the directory of a PartialCopy mirror ready for the
+// copy (resetScript).
+func ResetCommand(m Mirror) remote.Command {
+	own := "0"
+	if m.OwnDir {
+		own = "1"
+	}
+	return remote.Command{Host: m.Target.Hostname, Script: resetScript, Args: []string{m.Target.DataDir, own},
+		Label: "clear the unfinished copy in " + m.Target.Label(), Timeout: stopTimeout}
 }
 
 // StopArgv stops a mirror this run started (fast, as gpsegstop).

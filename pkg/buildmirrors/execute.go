@@ -22,10 +22,29 @@ func (r *run) execute(ctx context.Context, steps []Step) (Report, error) {
 		if s.run == nil {
 			continue
 		}
+		if err := r.beforeStep(s.Name); err != nil {
+			r.env.Log.Error(fmt.Sprintf("%v: stopping before %q", err, s.Name))
+			for _, k := range r.alive() {
+				r.fail(k, s.Name, err)
+			}
+			r.cleanupFailed(ctx)
+			break
+		}
 		r.env.Log.Info(fmt.Sprintf("Step %d of %d: %s", i+1, len(steps), s.Name))
 		s.run(ctx, r, s)
 	}
 	return Report{Outcomes: r.out}, ctx.Err()
+}
+
+// beforeStep gives Env.BeforeStep a copy of the outcomes so far.
+func (r *run) beforeStep(step string) error {
+	if r.env.BeforeStep == nil {
+		return nil
+	}
+	r.mu.Lock()
+	out := append([]Outcome(nil), r.out...)
+	r.mu.Unlock()
+	return r.env.BeforeStep(step, out)
 }
 
 // runner runs commands -B hosts and -b commands per host at once.
@@ -82,6 +101,9 @@ func runCopy(ctx context.Context, r *run, s Step) {
 		}
 	}
 	cmds, idx := r.mirrorCommands(s)
+	for _, i := range idx {
+		r.copyRan[i] = true
+	}
 	prog := newProgress(r, idx)
 	for k := range cmds {
 		cmds[k].OnLine = prog.onLine(idx[k])
@@ -346,8 +368,9 @@ func (r *run) registered() []int {
 
 // cleanupFailed undoes the work of every failed mirror not yet cleaned up:
 // the copy stopped (pid file), the instance stopped if this run started it,
-// the slot dropped on its primary unless a walsender uses it, and its
-// directory removed if this run created it and the copy did not finish.
+// the slot dropped on its primary unless a walsender uses it, and, when
+// the copy did not finish, its directory removed if this run created it,
+// or emptied if it was there before and the copy wrote into it.
 func (r *run) cleanupFailed(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
@@ -373,8 +396,17 @@ func (r *run) cleanupFailed(ctx context.Context) {
 		if err := r.dropSlot(cctx, m); err != nil {
 			errs = append(errs, err)
 		}
-		if o.Created && !o.Copied {
+		switch {
+		case o.Created && !o.Copied:
 			if err := resultErr(r.env.Exec.Exec(cctx, RemoveCommand(m))); err != nil {
+				errs = append(errs, err)
+			}
+		case r.copyRan[i] && !o.Copied:
+			// A directory that was there before: what the copy wrote
+			// goes, the directory stays.
+			keep := m
+			keep.OwnDir = false
+			if err := resultErr(r.env.Exec.Exec(cctx, ResetCommand(keep))); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -100,7 +100,7 @@ func (r *run) preflight(ctx context.Context) error {
 		case p.State == "notempty" && m.Overwrite && p.GPDBID != m.Target.DBID && !m.PartialCopy:
 			add("%s: %s holds gp_dbid %d in internal.auto.conf, not %d: it is not this instance's directory; nothing was overwritten",
 				m.Label(), m.Target.DataDir, p.GPDBID, m.Target.DBID)
-		case p.State == "notempty" && !reuse && !m.Overwrite:
+		case p.State == "notempty" && !reuse && !m.Overwrite && !m.PartialCopy:
 			add("for segment with port %d: Segment directory '%s' exists but is not empty!", m.Target.Port, m.Target.DataDir)
 		}
 		if p.Busy && p.PID == 0 {
@@ -121,8 +121,16 @@ func (r *run) preflight(ctx context.Context) error {
 		return &InputError{Problems: problems}
 	}
 	for _, m := range r.ms {
-		if r.probe[m.Target.DBID].Reusable(m) {
+		p := r.probe[m.Target.DBID]
+		switch {
+		case p.Reusable(m):
 			r.env.Log.Info(fmt.Sprintf("%s: %s holds a finished copy from an earlier run; reusing it", m.Label(), m.Target.DataDir))
+		case m.PartialCopy && !m.Overwrite && p.State == "notempty":
+			how := "emptying it (the directory was there before) and copying again"
+			if m.OwnDir {
+				how = "removing it (that run made it) and copying again"
+			}
+			r.env.Log.Info(fmt.Sprintf("%s: %s holds the unfinished copy of an earlier run; %s", m.Label(), m.Target.DataDir, how))
 		}
 	}
 	log.Info("Mirror targets checked: directories, ports, disk space and sources are fit")
@@ -197,6 +205,13 @@ func (r *run) checkSlots(ctx context.Context) []error {
 	var problems []error
 	for _, m := range r.ms {
 		active, exists, err := r.slotState(ctx, m.Source)
+		// The walsender of an earlier run's copy, just stopped, may take
+		// a moment to go: ten seconds at most.
+		for try := 0; err == nil && exists && active && m.PartialCopy && try < 20; try++ {
+			if err = r.env.Sleep(ctx, streamPoll); err == nil {
+				active, exists, err = r.slotState(ctx, m.Source)
+			}
+		}
 		switch {
 		case err != nil:
 			problems = append(problems, fmt.Errorf("%s: %w", m.Label(), err))

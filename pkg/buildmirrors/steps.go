@@ -119,7 +119,12 @@ func Steps(opts Options, mirrors []Mirror, probe map[int]TargetProbe, era string
 		}
 	}
 
-	mkdir := perMirror(StepMkdir, toCopy, MkdirCommand)
+	mkdir := perMirror(StepMkdir, toCopy, func(m Mirror) remote.Command {
+		if m.PartialCopy && !m.Overwrite {
+			return ResetCommand(m)
+		}
+		return MkdirCommand(m)
+	})
 	mkdir.onResult = func(r *run, i int, res remote.Result) {
 		if res.OK() && strings.Contains(res.Stdout, "created") {
 			r.out[i].Created = true

@@ -30,6 +30,9 @@ type Item struct {
 	Port    int    `json:"port"`
 	Step    string `json:"step"`
 	Note    string `json:"note,omitempty"`
+	// Made says the operation created DataDir itself: it may remove it
+	// again (a directory it did not make is never removed).
+	Made bool `json:"made,omitempty"`
 }
 
 // Item returns the item of dbid.
@@ -90,6 +93,23 @@ func (j *Journal) Step(dbid int, step, note string) error {
 	for i := range j.rec.Items {
 		if j.rec.Items[i].DBID == dbid {
 			j.rec.Items[i].Step, j.rec.Items[i].Note = step, note
+			return j.write()
+		}
+	}
+	return fmt.Errorf("journal %s: no item for dbid %d", j.path, dbid)
+}
+
+// Made records that the operation created the data directory of the
+// item of dbid.
+func (j *Journal) Made(dbid int) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i := range j.rec.Items {
+		if j.rec.Items[i].DBID == dbid {
+			if j.rec.Items[i].Made {
+				return nil
+			}
+			j.rec.Items[i].Made = true
 			return j.write()
 		}
 	}

@@ -185,8 +185,17 @@ func TestJournal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if it, ok := r.Item(3); !ok || it.Step != "rewind" || it.Note != "pid file /data/.p1.pg_rewind.pid" {
+	if it, ok := r.Item(3); !ok || it.Step != "rewind" || it.Note != "pid file /data/.p1.pg_rewind.pid" || it.Made {
 		t.Errorf("read back %+v", r)
+	}
+	if err := j.Made(3); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := ReadJournal(mdd, "gprecoverseg"); err != nil || !r.Items[0].Made || r.Items[0].Step != "rewind" {
+		t.Errorf("after Made: %+v %v", r, err)
+	}
+	if err := j.Made(9); err == nil {
+		t.Error("Made for an unknown dbid was accepted")
 	}
 	if err := j.Step(9, "x", ""); err == nil {
 		t.Error("a step for an unknown dbid was accepted")
