@@ -27,11 +27,11 @@ var banner = []string{
 // confirmation, or for --dry-run) and decides the outcome: nil when every
 // mirror was added, exit 1 ("completed with failures") when some failed,
 // exit 2 when the input was refused before anything changed.
-func build(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coordinator, ex remote.HostExecutor, mirrors []Mirror) (err error) {
-	bms := make([]buildmirrors.Mirror, len(mirrors))
-	for i, m := range mirrors {
-		bms[i] = buildmirrors.Mirror{Source: m.Primary, Target: m.Mirror}
-	}
+//
+// An earlier run's work that res takes over is stopped first, and the
+// journal records each step before it runs.
+func build(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coordinator, ex remote.HostExecutor, mirrors []Mirror, res resumption) (err error) {
+	bms := res.buildMirrors(mirrors)
 	bopts := buildmirrors.Options{
 		Prog:               env.Prog,
 		Flavour:            c.Flavour(),
@@ -55,6 +55,16 @@ func build(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coor
 		Connect:       env.Connect,
 		LookupHost:    opts.LookupHost,
 		Now:           env.Now,
+	}
+	if !opts.DryRun {
+		res.takeOver(ctx, env, ex, c.GPHome, bms)
+		jn := newJournal(env, c.DataDir, res, mirrors)
+		benv.BeforeStep = jn.beforeStep
+		defer func() {
+			if ferr := jn.finish(); ferr != nil {
+				err = errors.Join(err, ferr)
+			}
+		}()
 	}
 	rep, err := buildmirrors.Run(ctx, benv, bopts, bms)
 	var ie *buildmirrors.InputError

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
@@ -32,7 +33,10 @@ import (
 // A cluster left partly mirrored by an earlier run of the same command is
 // accepted: the mirrors are planned as on the mirrorless cluster, those
 // already registered (they must match the plan) are kept, and the rest
-// are built.
+// are built. Changing runs hold gpaddmirrors's lock and journal what they
+// do (journal.go): the rerun of a run killed -9 stops what it left running
+// and redoes its unfinished copies, in directories it made or was
+// copying into; any other non-empty directory is still refused.
 func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	c, err := coordinator.Open(ctx, env, coordinator.Options{DataDir: opts.DataDir, Utility: false})
 	if err != nil {
@@ -52,6 +56,14 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 			return err
 		}
 		defer func() { err = errors.Join(err, lock.Release()) }()
+	}
+	prev, err := oplock.ReadJournal(c.DataDir, Tool)
+	if err != nil {
+		return app.Errorf("%w", err)
+	}
+	if prev != nil && opts.OutputFile == "" {
+		env.Log.Info(fmt.Sprintf("An earlier %s (PID %d, started %s, args: %s) did not finish; this run completes its work",
+			Tool, prev.PID, prev.Started.Format("2006-01-02 15:04:05"), strings.Join(prev.Args, " ")))
 	}
 	ex, err := env.OpenSSH(&opts.CommonOptions, c.GPHome)
 	if err != nil {
@@ -97,7 +109,7 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 		if opts.OutputFile != "" {
 			env.Log.Info(fmt.Sprintf("Dry run: the configuration file %s was not written", opts.OutputFile))
 		}
-		if err := build(ctx, env, opts, c, ex, mirrors); err != nil {
+		if err := build(ctx, env, opts, c, ex, mirrors, resume(prev, c.Cluster, mirrors)); err != nil {
 			return err
 		}
 		env.Log.Info(fmt.Sprintf("Dry run: %d mirror(s) planned; nothing was changed", len(mirrors)))
@@ -112,7 +124,7 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 			return app.ErrUserAbort
 		}
 	}
-	return build(ctx, env, opts, c, ex, mirrors)
+	return build(ctx, env, opts, c, ex, mirrors, resume(prev, c.Cluster, mirrors))
 }
 
 // planFromOptions computes the mirrors as the options say: from the -i
