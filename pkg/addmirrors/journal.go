@@ -199,3 +199,35 @@ func (jn *journal) finish() error {
 	}
 	return nil
 }
+
+// registeredAll reports whether every mirror of prev is registered in c as
+// that run planned it: it was killed after its catalog transaction
+// committed, before it finished.
+func registeredAll(prev *oplock.Record, c *cluster.Cluster) bool {
+	if prev == nil || prev.Tool != Tool || len(prev.Items) == 0 {
+		return false
+	}
+	for _, it := range prev.Items {
+		s, ok := c.ByDBID(it.DBID)
+		if !ok || s.PreferredRole != cluster.RoleMirror || !same(s, it) {
+			return false
+		}
+	}
+	return true
+}
+
+// finishRegistered completes a run killed after it registered every
+// mirror: its copies' markers are forgotten (a later recovery must copy
+// again) and its journal removed. FTS, which that run would have asked for
+// a probe, finds the mirrors on its own next probe.
+func finishRegistered(ctx context.Context, env *app.Env, ex remote.Executor, mdd string, prev *oplock.Record) error {
+	env.Log.Info(fmt.Sprintf("The earlier %s registered every mirror it planned before it stopped; forgetting its finished copies", Tool))
+	resumption{unmark: prev.Items}.takeOver(ctx, env, ex, "", nil)
+	if err := oplock.RemoveJournal(mdd, Tool); err != nil {
+		return app.Errorf("%w", err)
+	}
+	for _, l := range banner {
+		env.Log.Info(l)
+	}
+	return nil
+}

@@ -157,3 +157,35 @@ func TestJournalRecordsSteps(t *testing.T) {
 func rec(items ...oplock.Item) *oplock.Record {
 	return &oplock.Record{Tool: Tool, PID: 7, Items: items}
 }
+
+// TestRegisteredAll: a journal all of whose mirrors are in the catalog as
+// planned is a run killed after its commit; one missing, or registered
+// elsewhere, is not.
+func TestRegisteredAll(t *testing.T) {
+	m0, m1 := rplanned[0].Mirror, rplanned[1].Mirror
+	both := rec(item(rplanned[0], buildmirrors.StepUnmark, true), item(rplanned[1], buildmirrors.StepUnmark, true))
+	moved := m1
+	moved.Port = 7100
+	for _, tt := range []struct {
+		name string
+		segs []cluster.Segment
+		want bool
+	}{
+		{"both registered", []cluster.Segment{rcoord, rp0, rp1, m0, m1}, true},
+		{"one registered", []cluster.Segment{rcoord, rp0, rp1, m0}, false},
+		{"registered elsewhere", []cluster.Segment{rcoord, rp0, rp1, m0, moved}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := cluster.New(tt.segs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := registeredAll(both, c); got != tt.want {
+				t.Errorf("registeredAll = %t, want %t", got, tt.want)
+			}
+		})
+	}
+	if registeredAll(nil, nil) {
+		t.Error("no journal: registeredAll")
+	}
+}

@@ -81,6 +81,9 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 		return err
 	}
 
+	if registeredAll(prev, c.Cluster) && !opts.DryRun && opts.OutputFile == "" {
+		return finishRegistered(ctx, env, ex, c.DataDir, prev)
+	}
 	mirrors, err := planFromOptions(ctx, env, opts, c)
 	if err != nil {
 		return err
