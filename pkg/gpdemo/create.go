@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -22,9 +23,14 @@ const rollbackTimeout = 5 * time.Minute
 // (over SSH) every host key known and every host ready. Then it writes the
 // manifest, runs CreateSteps and writes the env file. A failure after the
 // manifest rolls back: every instance is stopped (immediate) and
-// everything gpdemo created is removed.
+// everything gpdemo created is removed. A DIR left by a create that was
+// killed (its manifest, no env file) is destroyed first, by its manifest:
+// the same command run again finishes.
 func Create(ctx context.Context, env *Env, o *CreateOptions) (err error) {
 	start := env.Now()
+	if err := destroyUnfinished(ctx, env, o); err != nil {
+		return err
+	}
 	p, dirExists, err := prepare(ctx, env, o)
 	if err != nil {
 		return err
@@ -150,4 +156,23 @@ func rollback(ctx context.Context, env *Env, ex remote.Router, m Manifest) error
 	}
 	env.Log.Info("Rolled back: nothing of the demo cluster is left")
 	return nil
+}
+
+// destroyUnfinished destroys, by its manifest, what an earlier create in
+// o.Dir made when that create never finished: the env file, written last,
+// is missing. A finished cluster, or a DIR gpdemo did not make, is left to
+// the checks, which refuse a DIR that is not empty.
+func destroyUnfinished(ctx context.Context, env *Env, o *CreateOptions) error {
+	dir, err := absDir(o.Dir)
+	if err != nil {
+		return err
+	}
+	if _, err := ReadManifest(dir); err != nil {
+		return nil
+	}
+	if _, err := os.Stat(EnvFilePath(dir)); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	env.Log.Warn(fmt.Sprintf("%s holds the manifest of a gpdemo create that did not finish (no %s): destroying what it made, then creating again", dir, EnvFileName))
+	return Destroy(ctx, env, &DestroyOptions{CommonOptions: o.CommonOptions, Dir: o.Dir})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/app/apptest"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 	"github.com/gpmgmt/gpmgmt/pkg/remote/remotetest"
@@ -182,5 +183,75 @@ func TestStaleLockIsNotInUse(t *testing.T) {
 		if _, busy := socketBusy(port); busy != tt.busy {
 			t.Errorf("lock naming pid %d: busy %v, want %v", tt.pid, busy, tt.busy)
 		}
+	}
+}
+
+// TestCreateAfterKilledCreate: a DIR holding the manifest of a create that
+// never finished (no env file, as kill -9 leaves it) is destroyed by its
+// manifest before the same create runs again; a finished cluster's DIR is
+// left to the not-empty refusal.
+func TestCreateAfterKilledCreate(t *testing.T) {
+	fake := &remotetest.Fake{}
+	env, home := fakeEnv(t, fake)
+	env.Connect = func(context.Context, cluster.ConnConfig) (cluster.Conn, error) {
+		return nil, errors.New("connection refused")
+	}
+	dir := t.TempDir()
+	stopOK := false
+	fake.OnFunc(func(c remote.Command) (remotetest.Response, bool) {
+		switch c.Script {
+		case initScript:
+			return remotetest.Response{ExitCode: 1, Stderr: "initdb: boom"}, true
+		case stopScript:
+			if !stopOK {
+				return remotetest.Response{ExitCode: 1, Stderr: "still running"}, true
+			}
+		}
+		return remotetest.Response{}, true
+	})
+	o := &CreateOptions{Dir: dir, Hosts: 1, PrimariesPerHost: 1, PortBase: 31400, GPHome: home, Local: true}
+	if err := Create(context.Background(), env, o); err == nil {
+		t.Fatal("the first create succeeded")
+	}
+	if _, err := ReadManifest(dir); err != nil {
+		t.Fatalf("no manifest left for the rerun: %v", err)
+	}
+
+	// A finished cluster (its env file written) is not touched.
+	if err := os.WriteFile(EnvFilePath(dir), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stopOK = true
+	if err := destroyUnfinished(context.Background(), env, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadManifest(dir); err != nil {
+		t.Fatalf("a finished cluster's manifest was removed: %v", err)
+	}
+	if err := os.Remove(EnvFilePath(dir)); err != nil {
+		t.Fatal(err)
+	}
+
+	calls := len(fake.Calls())
+	if err := destroyUnfinished(context.Background(), env, o); err != nil {
+		t.Fatal(err)
+	}
+	var stops, removes int
+	for _, c := range fake.Calls()[calls:] {
+		switch c.Script {
+		case stopScript:
+			stops++
+		case removeScript:
+			removes++
+		}
+	}
+	if stops == 0 || removes == 0 {
+		t.Errorf("the unfinished create was not destroyed: %d stops, %d removes", stops, removes)
+	}
+	if _, err := ReadManifest(dir); !errors.Is(err, ErrNoManifest) {
+		t.Errorf("manifest after the destroy: %v", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("the DIR given empty was removed: %v", err)
 	}
 }
