@@ -401,9 +401,11 @@ func (r *run) cleanupFailed(ctx context.Context) {
 			if err := resultErr(r.env.Exec.Exec(cctx, RemoveCommand(m))); err != nil {
 				errs = append(errs, err)
 			}
-		case r.copyRan[i] && !o.Copied:
-			// A directory that was there before: what the copy wrote
-			// goes, the directory stays.
+		case r.copyRan[i] && !o.Copied && !m.Overwrite:
+			// A new mirror's directory that was there before: what the
+			// copy wrote goes, the directory stays. (An Overwrite
+			// target, a failed instance's own directory, is left to
+			// its caller's rerun.)
 			keep := m
 			keep.OwnDir = false
 			if err := resultErr(r.env.Exec.Exec(cctx, ResetCommand(keep))); err != nil {
