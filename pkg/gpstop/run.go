@@ -34,6 +34,9 @@ type stopper struct {
 	mode     string
 	coordCap string // "Master" or "Coordinator"
 	coord    string // "master" or "coordinator"
+	// resumed is what an earlier full gpstop, killed after it stopped the
+	// coordinator, recorded: this run stops the instances it left.
+	resumed *pending
 }
 
 // Run does gpstop's work.
@@ -86,12 +89,22 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	// Greenplum ignores SIGINT while it stops the cluster.
 	wctx := context.WithoutCancel(ctx)
 	if opts.Host == "" {
-		if err := s.stopCoordinator(wctx); err != nil {
-			return err
+		if s.resumed == nil {
+			if err := writePending(s.mdd, pending{PID: env.PID, Started: env.Start, Segments: s.cluster.All()}); err != nil {
+				return app.Errorf("%w", err)
+			}
+			if err := s.stopCoordinator(wctx); err != nil {
+				return err
+			}
 		}
 		s.stopStandby(wctx)
 	}
 	failed := s.stopSegments(wctx, segs)
+	if opts.Host == "" && !failed {
+		if err := removePending(s.mdd); err != nil {
+			return app.Errorf("%w", err)
+		}
+	}
 	if opts.Host != "" {
 		s.recognize(wctx)
 	}
@@ -119,6 +132,12 @@ func (s *stopper) pathPolicy() coordinator.PathPolicy {
 		return coordinator.RefuseUnsafe
 	}
 	return coordinator.WarnUnsafe
+}
+
+// fullStop reports whether this run stops the whole cluster: the
+// coordinator, the standby and every segment.
+func (s *stopper) fullStop() bool {
+	return !s.opts.CoordinatorOnly && !s.opts.Reload && s.opts.Host == ""
 }
 
 func (s *stopper) confirm(ctx context.Context, q string) error {
@@ -156,6 +175,14 @@ func (s *stopper) prepare(ctx context.Context) (err error) {
 	if err := s.checkRunning(); err != nil {
 		return err
 	}
+	if p := s.resumed; p != nil {
+		log.Info(fmt.Sprintf("An earlier gpstop (PID %d, started %s) stopped the %s and did not finish; stopping the instances it left",
+			p.PID, p.Started.Format("2006-01-02 15:04:05"), s.coord))
+		if s.cluster, err = cluster.New(p.Segments); err != nil {
+			return app.Errorf("%s: %v", pendingName, err)
+		}
+		return coordinator.CheckCatalog(log, s.pathPolicy(), s.cluster, s.mdd)
+	}
 	log.Info(fmt.Sprintf("Obtaining %s %s catalog information", s.product(), s.coordCap))
 	log.Info(fmt.Sprintf("Obtaining Segment details from %s...", s.coord))
 	cfg := cluster.ConnConfig{Port: s.port, Flavour: s.flavour, Utility: true}
@@ -188,6 +215,16 @@ func (s *stopper) checkRunning() error {
 	pidFile := filepath.Join(s.mdd, "postmaster.pid")
 	b, err := os.ReadFile(pidFile)
 	if errors.Is(err, fs.ErrNotExist) {
+		if s.fullStop() {
+			p, perr := readPending(s.mdd)
+			if perr != nil {
+				return app.Errorf("%w", perr)
+			}
+			if p != nil {
+				s.resumed = p
+				return nil
+			}
+		}
 		return app.Errorf("postmaster.pid file does not exist.  is %s instance already stopped?", s.product())
 	}
 	if err != nil {
