@@ -68,7 +68,7 @@ func newCreateCommand(env *Env, runF func(*CreateOptions) error) *cobra.Command 
 		return Create(ctx, env, o)
 	})
 	f := cmd.Flags()
-	f.StringVar(&opts.Dir, "dir", "", "demo `directory` (absent or empty); holds every instance, the manifest and the env file")
+	f.StringVar(&opts.Dir, "dir", "", "demo `directory` (absent, empty, or left by a create that did not finish, which is destroyed first); holds every instance, the manifest and the env file")
 	f.IntVar(&opts.Hosts, "hosts", DefaultHosts, "number of segment hosts, named sdw1..sdwN unless --host-names names them")
 	f.IntVar(&opts.PrimariesPerHost, "primaries-per-host", DefaultPrimariesPerHost, "primary segments per host")
 	f.BoolVar(&opts.Standby, "standby", false, "add a coordinator standby on the host after the segment hosts (sdwN+1, or the last of --host-names)")
