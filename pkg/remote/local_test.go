@@ -51,7 +51,7 @@ func TestLocalExecutor(t *testing.T) {
 func TestLocalTimeoutKillsGroup(t *testing.T) {
 	dir := t.TempDir()
 	c := Command{
-		Script:  `sleep 30 & sleep 30 & echo started; wait`,
+		Script: `sleep 30 & sleep 30 & echo started; wait`,
 		// Long enough for sh to print "started" on a loaded machine,
 		// far shorter than the sleeps.
 		Timeout: 2 * time.Second,
