@@ -86,6 +86,7 @@ bench-local:
 	$(GO) test -tags integration -run '^$$' -bench '^BenchmarkGpstate$$' -benchtime 1x -timeout 30m ./e2e/
 	$(GO) test -tags integration -run '^$$' -bench '^BenchmarkRecoverseg(Incremental|Full|Differential)$$' -benchtime 1x -timeout 60m ./e2e/recoverseg/
 	$(GO) test -tags integration -run '^$$' -bench '^BenchmarkRebalance$$' -benchtime 1x -timeout 30m ./e2e/
+	$(GO) test -tags integration -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 3h ./e2e/
 
 # The demo cluster lives in ./demo-cluster and runs as gpadmin; the compat
 # GPHOME and the binaries it uses are built into ./build, which gpadmin owns.

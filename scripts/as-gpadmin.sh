@@ -53,5 +53,5 @@ exec runuser -u "$user" -- env -i \
 	GOPATH="$home/go" GOCACHE="$home/.cache/go-build" \
 	GOFLAGS="-modcacherw -buildvcs=false" GOTOOLCHAIN=local \
 	GOPROXY="$(go env GOPROXY)" GOSUMDB="$(go env GOSUMDB)" \
-	CI="${CI:-}" GPMGMT_BENCH_MB="${GPMGMT_BENCH_MB:-}" GPMGMT_BENCH_ROUNDS="${GPMGMT_BENCH_ROUNDS:-}" \
+	CI="${CI:-}" GPMGMT_BENCH_MB="${GPMGMT_BENCH_MB:-}" GPMGMT_BENCH_ROUNDS="${GPMGMT_BENCH_ROUNDS:-}" GPMGMT_BENCH_SHAPES="${GPMGMT_BENCH_SHAPES:-}" \
 	bash -c 'cd "$1" && shift && exec "$@"' as-gpadmin "$dir" "$@"

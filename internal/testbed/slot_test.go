@@ -41,3 +41,16 @@ func TestAcquireSlotExcludes(t *testing.T) {
 		seen[s.Index] = true
 	}
 }
+
+func TestWideSlotIsBeyondTheSlots(t *testing.T) {
+	w := newWide()
+	if last := FirstPort + Slots*PortsPerSlot; w.PortBase < last {
+		t.Errorf("wide ports from %d overlap the slots' ports, which end at %d", w.PortBase, last-1)
+	}
+	if end := w.PortBase + WidePortCount; end > 32768 {
+		t.Errorf("wide ports reach %d, into Linux's ephemeral range (32768..)", end-1)
+	}
+	if len(w.Hosts) != WideHosts || w.Hosts[0] != "sdw1" || w.Hosts[WideHosts-1] != "sdw30" {
+		t.Errorf("wide hosts %v, want sdw1..sdw30 (setup-test-host.sh names 30)", w.Hosts)
+	}
+}
