@@ -24,6 +24,7 @@ type Options struct {
 	Pipe, SampleSQL                               bool // --segmentStatusPipeSeparatedForTableUse, --printSampleExternalTableSql
 	JSON                                          bool // --json (an addition)
 	Health                                        bool // --health (an addition)
+	Metrics                                       bool // --metrics (an addition)
 	Parallel                                      int  // -B
 	Timeout                                       int  // --timeout, seconds; 0 none
 	Retries                                       int  // --retries
@@ -48,6 +49,7 @@ const (
 	ModeExpand
 	ModeJSON
 	ModeHealth
+	ModeMetrics
 )
 
 // Mode returns the report the options ask for.
@@ -56,7 +58,7 @@ func (o *Options) Mode() Mode {
 		on   bool
 		mode Mode
 	}{
-		{o.JSON, ModeJSON}, {o.Health, ModeHealth},
+		{o.JSON, ModeJSON}, {o.Health, ModeHealth}, {o.Metrics, ModeMetrics},
 		{o.Mirrors, ModeMirrors}, {o.Config, ModeConfig}, {o.Quick, ModeQuick}, {o.Detail, ModeDetail},
 		{o.Versions, ModeVersions}, {o.Errors, ModeErrors}, {o.SampleSQL, ModeSampleSQL}, {o.Standby, ModeStandby},
 		{o.Ports, ModePorts}, {o.Pipe, ModePipe}, {o.Expand, ModeExpand},
@@ -74,7 +76,7 @@ func (o *Options) Validate() error {
 		return err
 	}
 	n := 0
-	for _, on := range []bool{o.Mirrors, o.Config, o.Quick, o.Detail, o.Brief, o.Versions, o.Ports, o.Standby, o.Errors, o.Pipe, o.SampleSQL, o.JSON, o.Health} {
+	for _, on := range []bool{o.Mirrors, o.Config, o.Quick, o.Detail, o.Brief, o.Versions, o.Ports, o.Standby, o.Errors, o.Pipe, o.SampleSQL, o.JSON, o.Health, o.Metrics} {
 		if on {
 			n++
 		}
@@ -103,10 +105,10 @@ func NewCommand(env *app.Env, runF func(*Options) error) *cobra.Command {
 	cmd := app.NewCommand(env, spec, opts, runF, func(ctx context.Context, o *Options) error {
 		return Run(ctx, env, o)
 	})
-	// --json and --health print a document for programs on stdout: log
-	// lines go to the log file (errors to stderr too), set before logging
-	// starts.
-	cmd.PreRun = func(*cobra.Command, []string) { opts.MachineOutput = opts.JSON || opts.Health }
+	// --json, --health and --metrics print a document for programs on
+	// stdout: log lines go to the log file (errors to stderr too), set
+	// before logging starts.
+	cmd.PreRun = func(*cobra.Command, []string) { opts.MachineOutput = opts.JSON || opts.Health || opts.Metrics }
 	f := cmd.Flags()
 	f.BoolVarP(&opts.Brief, "brief", "b", false, "brief status summary (the default)")
 	f.BoolVarP(&opts.Detail, "status", "s", false, "detailed status of every instance")
@@ -122,6 +124,7 @@ func NewCommand(env *app.Env, runF func(*Options) error) *cobra.Command {
 	f.BoolVar(&opts.SampleSQL, "printSampleExternalTableSql", false, "DDL of an external web table over --segmentStatusPipeSeparatedForTableUse")
 	f.BoolVar(&opts.JSON, "json", false, "everything -s knows as JSON (schema in docs/gpstate-json.md)")
 	f.BoolVar(&opts.Health, "health", false, "one verdict for cron and Nagios (OK, DEGRADED, ...) with Nagios exit codes")
+	f.BoolVar(&opts.Metrics, "metrics", false, "the cluster's state as Prometheus metrics for node_exporter's textfile collector (docs/monitoring.md)")
 	f.IntVarP(&opts.Parallel, "parallel", "B", DefaultParallel, "number of hosts to query at once (1..64)")
 	f.IntVar(&opts.Timeout, "timeout", 0, "connect timeout of the first coordinator connection, in seconds")
 	f.IntVar(&opts.Retries, "retries", 1, "attempts of the first coordinator connection")

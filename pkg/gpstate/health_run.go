@@ -29,7 +29,7 @@ const (
 func runHealth(ctx context.Context, env *app.Env, opts *Options) error {
 	// env logs to the log file only (opts.MachineOutput, set before
 	// logging started): stdout is the report's.
-	h := diagnoseHealth(ctx, env, opts)
+	h, _ := diagnoseHealth(ctx, env, opts)
 	if err := ctx.Err(); err != nil {
 		return err // interrupted: Main says so and exits 2
 	}
@@ -47,8 +47,10 @@ func runHealth(ctx context.Context, env *app.Env, opts *Options) error {
 // log file only) and judges the result. Failures of the prelude are
 // verdicts: CRITICAL when the coordinator is stopped, cannot be connected
 // to, or its catalog cannot be read; UNKNOWN when the check cannot start
-// (GPHOME, the data directory, the installed binaries, ssh).
-func diagnoseHealth(ctx context.Context, shared *app.Env, opts *Options) HealthReport {
+// (GPHOME, the data directory, the installed binaries, ssh). It also
+// returns the report judged (--metrics renders it), nil when the prelude
+// or the gathering failed; its coordinator connection is closed.
+func diagnoseHealth(ctx context.Context, shared *app.Env, opts *Options) (HealthReport, *report) {
 	// A copy of the Env whose connector notes whether the coordinator
 	// was dialled and answered: that tells a coordinator that is down from
 	// a check that could not start. The shared Env is left as it was.
@@ -76,11 +78,11 @@ func diagnoseHealth(ctx context.Context, shared *app.Env, opts *Options) HealthR
 		}
 		switch {
 		case errors.Is(err, cluster.ErrStopped), dialed && !connected:
-			return HealthReport{Verdict: VerdictCritical, Summary: "coordinator down: " + err.Error()}
+			return HealthReport{Verdict: VerdictCritical, Summary: "coordinator down: " + err.Error()}, nil
 		case connected:
-			return HealthReport{Verdict: VerdictCritical, Summary: "cannot read the catalog: " + err.Error()}
+			return HealthReport{Verdict: VerdictCritical, Summary: "cannot read the catalog: " + err.Error()}, nil
 		}
-		return HealthReport{Verdict: VerdictUnknown, Summary: "cannot check the cluster: " + err.Error()}
+		return HealthReport{Verdict: VerdictUnknown, Summary: "cannot check the cluster: " + err.Error()}, nil
 	}
 	defer func() {
 		if err := co.Close(ctx); err != nil {
@@ -91,9 +93,9 @@ func diagnoseHealth(ctx context.Context, shared *app.Env, opts *Options) HealthR
 	req, announce, _ := gathers(ModeHealth, co.Cluster)
 	if err := r.gather(ctx, req, announce); err != nil {
 		env.Log.Error(env.Prog + " error: " + err.Error())
-		return HealthReport{Verdict: VerdictUnknown, Summary: "cannot check the segments: " + err.Error()}
+		return HealthReport{Verdict: VerdictUnknown, Summary: "cannot check the segments: " + err.Error()}, nil
 	}
-	return CheckHealth(r.st)
+	return CheckHealth(r.st), r
 }
 
 // logHealth writes the verdict lines to log: the status line at INFO, the

@@ -55,8 +55,11 @@ func gathers(m Mode, c *cluster.Cluster) (req Request, announce string, ok bool)
 // hosts' status when the mode needs it, then the mode's report.
 func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	mode := opts.Mode()
-	if mode == ModeHealth {
+	switch mode {
+	case ModeHealth:
 		return runHealth(ctx, env, opts)
+	case ModeMetrics:
+		return runMetrics(ctx, env, opts)
 	}
 	co, err := coordinator.Open(ctx, env, coordinator.Options{DataDir: opts.DataDir, Utility: true,
 		ConnectTimeout: opts.connectTimeout(), Retries: opts.Retries, UnsafePaths: coordinator.WarnUnsafe})
