@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -324,6 +325,23 @@ func TestGpstart(t *testing.T) {
 		}
 		if running(p1) {
 			t.Errorf("the failed primary dbid %d was started", p1.DBID)
+		}
+		// The failed-over cluster as monitoring sees it (issue 19): the
+		// metrics agree with --json, the verdict DEGRADED, and the acting
+		// primary of content 1 is a preferred mirror.
+		code, out = d.blind(t, "gpstate", "--metrics")
+		if code != 0 {
+			t.Fatalf("gpstate --metrics after the failover: exit %d\n%s", code, out)
+		}
+		wantMetricsAgree(t, d.demo, "DEGRADED", out)
+		for _, want := range []string{
+			fmt.Sprintf(`greenplum_segment_up{content="1",dbid="%d",hostname="%s",port="%d"} 0`, p1.DBID, p1.Hostname, p1.Port),
+			fmt.Sprintf(`greenplum_segment_role_primary{content="1",dbid="%d",hostname="%s",port="%d"} 1`, m1.DBID, m1.Hostname, m1.Port),
+			fmt.Sprintf(`greenplum_segment_preferred_role_primary{content="1",dbid="%d",hostname="%s",port="%d"} 0`, m1.DBID, m1.Hostname, m1.Port),
+		} {
+			if !strings.Contains(out, want+"\n") {
+				t.Errorf("gpstate --metrics after the failover lacks %s:\n%s", want, out)
+			}
 		}
 	})
 }

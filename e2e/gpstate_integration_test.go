@@ -7,12 +7,14 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gpmgmt/gpmgmt/internal/metricscheck"
 )
 
 // gpstateModes are every mode of gpstate: Greenplum's (spec §2) and the
-// additions --json and --health.
+// additions --json, --health and --metrics.
 var gpstateModes = [][]string{
-	{}, {"-b"}, {"-s"}, {"-m"}, {"-c"}, {"-e"}, {"-Q"}, {"-i"}, {"-p"}, {"-f"}, {"-x"}, {"--json"}, {"--health"},
+	{}, {"-b"}, {"-s"}, {"-m"}, {"-c"}, {"-e"}, {"-Q"}, {"-i"}, {"-p"}, {"-f"}, {"-x"}, {"--json"}, {"--health"}, {"--metrics"},
 }
 
 // compatServerVersion is the start of version() on the compat bed:
@@ -24,7 +26,8 @@ const compatServerVersion = `PostgreSQL 15\.\d+ \(Greenplum Database 7\.1\.0-com
 // prints no WARNING, as Greenplum's gpstate does on a healthy cluster. -i
 // finds every instance on the same software version; the coordinator
 // version line of the prelude, and -s's current version, name the bed's
-// Greenplum release; --json's verdict and --health's say OK.
+// Greenplum release; --json's verdict and --health's say OK; --metrics
+// passes Prometheus' parser and linter and agrees with --json.
 func wantHealthyInEveryMode(t *testing.T, d demo) {
 	t.Helper()
 	for _, args := range gpstateModes {
@@ -49,6 +52,8 @@ func wantHealthyInEveryMode(t *testing.T, d demo) {
 			if !strings.HasPrefix(out, "GPSTATE OK - ") {
 				t.Errorf("%s: not OK on a healthy cluster:\n%s", name, out)
 			}
+		case "--metrics":
+			wantMetricsAgree(t, d, "OK", out)
 		case "--json":
 			var doc struct {
 				Coordinator struct {
@@ -81,4 +86,39 @@ func wantLine(t *testing.T, name, out, pattern string) {
 		}
 	}
 	t.Errorf("%s: no line matching %q in:\n%s", name, pattern, out)
+}
+
+// wantMetricsAgree checks metrics, the output of a gpstate --metrics run
+// on d, against a gpstate --json run that follows it: the metrics must pass the Prometheus client library's parser and
+// linter, carry the verdict want, and agree with the document. The WAL
+// lags may move between the two runs (a checkpoint writes WAL), so a pair
+// that disagrees is taken again, up to three times; a disagreement that
+// persists fails t.
+func wantMetricsAgree(t *testing.T, d demo, want, metrics string) {
+	t.Helper()
+	var diffs []string
+	for try := range 3 {
+		if try > 0 {
+			var code int
+			if code, metrics = d.blind(t, "gpstate", "--metrics"); code != 0 {
+				t.Fatalf("gpstate --metrics: exit %d, want 0\n%s", code, metrics)
+			}
+		}
+		fams, err := metricscheck.Parse([]byte(metrics))
+		if err != nil {
+			t.Fatalf("gpstate --metrics: %v\n%s", err, metrics)
+		}
+		if v, ok, err := fams.Value("greenplum_health_verdict", map[string]string{"verdict": want}); err != nil || !ok || v != 1 {
+			t.Fatalf("gpstate --metrics: verdict %s not 1 (%v):\n%s", want, err, metrics)
+		}
+		_, doc := d.blind(t, "gpstate", "--json")
+		if diffs, err = metricscheck.AgreeWithJSON(fams, []byte(doc)); err != nil {
+			t.Fatalf("%v\n%s", err, doc)
+		}
+		if len(diffs) == 0 {
+			return
+		}
+		t.Logf("gpstate --metrics and --json disagree, taking both again: %q", diffs)
+	}
+	t.Errorf("gpstate --metrics disagrees with --json three times in a row:\n%s", strings.Join(diffs, "\n"))
 }
