@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +210,35 @@ func TestMetricsCoordinatorDown(t *testing.T) {
 				t.Errorf("stderr lacks the error line: %q", stderr.String())
 			}
 		})
+	}
+}
+
+// TestMetricsDocumented: docs/monitoring.md's table names every metric
+// gpstate --metrics prints on the fixtures (a family without samples
+// counts: it is printed when it has some), and no other.
+func TestMetricsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "monitoring.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `(greenplum_[a-z_]+)` \\|").FindAllStringSubmatch(string(doc), -1) {
+		documented[m[1]] = true
+	}
+	printed := map[string]bool{}
+	for _, fx := range fixtures {
+		st := healthStatus(t, fx.make())
+		for _, f := range metricsFamilies(metricsInput{st: st, health: CheckHealth(st)}) {
+			printed[f.name] = true
+		}
+	}
+	for name := range printed {
+		if !documented[name] {
+			t.Errorf("%s is not in docs/monitoring.md's table", name)
+		}
+		delete(documented, name)
+	}
+	for name := range documented {
+		t.Errorf("docs/monitoring.md documents %s, which gpstate --metrics does not print", name)
 	}
 }
