@@ -88,8 +88,9 @@ bench-local:
 	$(GO) test -tags integration -run '^$$' -bench '^BenchmarkRebalance$$' -benchtime 1x -timeout 30m ./e2e/
 	$(GO) test -tags integration -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 3h ./e2e/
 
-# The demo cluster lives in ./demo-cluster and runs as gpadmin; the compat
-# GPHOME and the binaries it uses are built into ./build, which gpadmin owns.
+# The demo cluster lives in ./demo-cluster and runs as gpadmin with the
+# tools of make build (./bin), which its env file puts first in PATH; the
+# compat GPHOME is built into ./build, which gpadmin owns.
 demo: build
 	GPADMIN_WRITABLE="demo-cluster build" scripts/as-gpadmin.sh scripts/demo.sh create
 

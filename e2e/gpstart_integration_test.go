@@ -85,6 +85,9 @@ func TestGpstart(t *testing.T) {
 	// 11). Here rather than in a test of its own, to spare make test a
 	// cluster.
 	t.Run("gpstate healthy in every mode", func(t *testing.T) { wantHealthyInEveryMode(t, d.demo) })
+	// A new user's first steps (issue 19): the README's post-demo
+	// commands, as they are. Here too to spare make test a cluster.
+	t.Run("README's post-demo commands", func(t *testing.T) { wantReadmeCommandsWork(t, d.demo) })
 
 	t.Run("running cluster", func(t *testing.T) {
 		code, out := d.blind(t, "gpstart", "-a")

@@ -11,13 +11,17 @@ cd "$(dirname "$0")/.."
 top=$PWD
 dir=$top/demo-cluster
 gphome=$top/build/compat-gphome
-bin=$top/build/bin
+# The tools make build made (static, stamped with the version): gpdemo
+# writes this directory first in the env file's PATH.
+bin=$top/bin
 
 say() { printf 'demo: %s\n' "$*"; }
 
 build() {
 	make -s -C compat gphome GPHOME_DIR="$gphome"
-	go build -o "$bin/" ./cmd/...
+	# make demo runs make build first; run alone, or in gpadmin's copy of
+	# a checkout it cannot read (as-gpadmin.sh), build the tools here.
+	[ -x "$bin/gpdemo" ] || go build -o "$bin/" ./cmd/...
 }
 
 running() {
@@ -118,8 +122,8 @@ create)
 	say "gpstate:"
 	"$bin/gpstate"
 	echo
-	say "to use it:  source $dir/gpdemo_env.sh"
-	say "to remove:  make demo-clean"
+	say "to use it, as gpadmin (su - gpadmin):  cd $top && source demo-cluster/gpdemo_env.sh && gpstate"
+	say "to remove, as root:  make demo-clean"
 	;;
 clean)
 	if [ ! -f "$dir/gpdemo.json" ]; then

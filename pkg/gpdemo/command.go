@@ -23,6 +23,9 @@ type Env struct {
 	Geteuid func() int
 	// LookupHost resolves a host name to its addresses.
 	LookupHost func(ctx context.Context, host string) ([]string, error)
+	// Executable returns the path of gpdemo's own executable (the
+	// management tools are built beside it).
+	Executable func() (string, error)
 }
 
 // NewEnv returns the Env of the running process around e.
@@ -31,6 +34,7 @@ func NewEnv(e *app.Env) *Env {
 		Env:        e,
 		Geteuid:    os.Geteuid,
 		LookupHost: net.DefaultResolver.LookupHost,
+		Executable: os.Executable,
 	}
 }
 
@@ -76,6 +80,7 @@ func newCreateCommand(env *Env, runF func(*CreateOptions) error) *cobra.Command 
 	f.StringSliceVar(&opts.HostNames, "host-names", nil, "segment host `names`, comma-separated; with --standby one more name at the end: the standby host")
 	f.BoolVar(&opts.Local, "local", false, "run every host's work locally instead of over SSH (no sshd needed)")
 	f.StringVar(&opts.GPHome, "gphome", "", "Greenplum install to run (default $GPHOME)")
+	f.StringVar(&opts.ToolsDir, "tools-dir", "", "`directory` of gpmgmt's gpstate, gpstart, ... that the env file puts first in PATH (default gpdemo's own directory)")
 	f.StringVar(&opts.Mirrors, "mirrors", MirrorsNone, "mirror `layout`: none, group or spread (built by gpaddmirrors' pipeline once the cluster is up; ports after the primaries', DIR/<host>/mirror/gpseg<content>)")
 	hideUnused(cmd)
 	cmd.PreRun = func(c *cobra.Command, _ []string) { opts.HostsGiven = c.Flags().Changed("hosts") }

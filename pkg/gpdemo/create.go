@@ -129,7 +129,11 @@ func prepare(ctx context.Context, env *Env, o *CreateOptions) (Plan, bool, error
 	if err != nil {
 		return Plan{}, false, err
 	}
-	p, err := PlanDemoMirrors(BuildPlan(o, Facts{Dir: dir, GPHome: home, CoordinatorHost: coord, Addresses: addrs}), o.Mirrors)
+	tools, err := toolsDir(env, o.ToolsDir)
+	if err != nil {
+		return Plan{}, false, err
+	}
+	p, err := PlanDemoMirrors(BuildPlan(o, Facts{Dir: dir, GPHome: home, ToolsDir: tools, CoordinatorHost: coord, Addresses: addrs}), o.Mirrors)
 	if err != nil {
 		return Plan{}, false, app.Errorf("%w", err)
 	}

@@ -44,11 +44,55 @@ func fakeEnv(t *testing.T, fake *remotetest.Fake, args ...string) (*Env, string)
 	fake.OnArgv("localhost", []string{home + "/bin/postgres", "--gp-version"},
 		remotetest.Response{Stdout: "postgres (Greenplum Database) 7.1.0-compat build dev\n"})
 	env.NewSSH = (&remotetest.Hosts{Fake: fake}).Opener(nil)
+	tools := toolsBin(t, "gpdemo", "gpstate")
 	return &Env{
 		Env:        env,
 		Geteuid:    func() int { return 1001 },
 		LookupHost: func(context.Context, string) ([]string, error) { return []string{"127.0.0.1"}, nil },
+		Executable: func() (string, error) { return filepath.Join(tools, "gpdemo"), nil },
 	}, home
+}
+
+// toolsBin returns a directory holding an executable file of each name.
+func toolsBin(t *testing.T, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestToolsDir: the env file's tools are --tools-dir's, which must hold
+// gpstate, else gpdemo's own directory when gpstate is beside it, else
+// none, with a warning.
+func TestToolsDir(t *testing.T) {
+	withGpstate, without := toolsBin(t, "gpdemo", "gpstate"), toolsBin(t, "gpdemo")
+	for _, tt := range []struct {
+		name, flag, exeDir string
+		want, err, warn    string
+	}{
+		{"--tools-dir", withGpstate, without, withGpstate, "", ""},
+		{"--tools-dir without gpstate", without, withGpstate, "", "--tools-dir " + without + ": no gpstate there", ""},
+		{"beside gpdemo", "", withGpstate, withGpstate, "", ""},
+		{"not beside gpdemo", "", without, "", "", "gpstate is not beside gpdemo"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env, _ := fakeEnv(t, &remotetest.Fake{})
+			var log strings.Builder
+			env.Log = slog.New(gplog.NewHandler(env.LogConfig(), gplog.Sink{W: &log, Level: slog.LevelDebug}))
+			env.Executable = func() (string, error) { return filepath.Join(tt.exeDir, "gpdemo"), nil }
+			got, err := toolsDir(env, tt.flag)
+			if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.HasPrefix(err.Error(), tt.err)) {
+				t.Errorf("toolsDir(%q) = %q, %v; want %q, %q", tt.flag, got, err, tt.want, tt.err)
+			}
+			if !strings.Contains(log.String(), tt.warn) || (tt.warn == "" && strings.Contains(log.String(), "WARN")) {
+				t.Errorf("log %q, want %q", log.String(), tt.warn)
+			}
+		})
+	}
 }
 
 // TestCreateRollsBack: a primary that fails to start makes create stop

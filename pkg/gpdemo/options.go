@@ -32,6 +32,7 @@ type CreateOptions struct {
 	HostNames        []string // --host-names: segment hosts, then the standby host with --standby
 	Local            bool     // --local: run every host's work locally instead of over SSH
 	GPHome           string   // --gphome: default $GPHOME
+	ToolsDir         string   // --tools-dir: default gpdemo's own directory
 	Mirrors          string   // --mirrors: none, group or spread
 
 	// HostsGiven records that --hosts was on the command line, so that it

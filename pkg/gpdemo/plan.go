@@ -10,11 +10,13 @@ import (
 )
 
 // Facts are what planning needs from the machine, gathered before it: the
-// absolute demo directory, the GPHOME, the coordinator's host name and the
-// addresses every host name resolves to.
+// absolute demo directory, the GPHOME, the directory of the management
+// tools, the coordinator's host name and the addresses every host name
+// resolves to.
 type Facts struct {
 	Dir             string
 	GPHome          string
+	ToolsDir        string              // "" when not known: the env file leaves PATH's tools as they are
 	CoordinatorHost string              // the short host name, as gpinitsystem records it
 	Addresses       map[string][]string // host name → its addresses, sorted
 }
@@ -36,7 +38,8 @@ type Instance struct {
 type Plan struct {
 	Dir             string     `json:"dir"`
 	GPHome          string     `json:"gphome"`
-	Local           bool       `json:"local"` // every host's work runs locally, not over SSH
+	ToolsDir        string     `json:"tools_dir,omitempty"` // gpstate, gpstart, ...: first in the env file's PATH
+	Local           bool       `json:"local"`               // every host's work runs locally, not over SSH
 	CoordinatorHost string     `json:"coordinator_host"`
 	Instances       []Instance `json:"instances"`
 }
@@ -54,7 +57,7 @@ type Plan struct {
 // them; the coordinator and primaries are p/p/n/u (gp_add_segment forces
 // mode n), the standby m/m/s/u (gp_add_master_standby).
 func BuildPlan(o *CreateOptions, f Facts) Plan {
-	p := Plan{Dir: f.Dir, GPHome: f.GPHome, Local: o.Local, CoordinatorHost: f.CoordinatorHost}
+	p := Plan{Dir: f.Dir, GPHome: f.GPHome, ToolsDir: f.ToolsDir, Local: o.Local, CoordinatorHost: f.CoordinatorHost}
 	add := func(host string, dbid, content, port int, role cluster.Role, mode cluster.Mode, dir string) {
 		p.Instances = append(p.Instances, Instance{
 			Segment: cluster.Segment{

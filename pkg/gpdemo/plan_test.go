@@ -93,6 +93,8 @@ func TestEnvFileGolden(t *testing.T) {
 	f := facts()
 	f.Dir = "/home/gpadmin/o'brien demo"
 	checkGolden(t, "env.golden", EnvFile(BuildPlan(&o, f)))
+	f.ToolsDir = "/home/gpadmin/o'brien/bin"
+	checkGolden(t, "env_tools.golden", EnvFile(BuildPlan(&o, f)))
 }
 
 func TestManifestRoundTrip(t *testing.T) {

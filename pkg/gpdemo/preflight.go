@@ -238,3 +238,33 @@ func checkSSH(ctx context.Context, env *Env, ex remote.HostExecutor, p Plan) err
 	}
 	return nil
 }
+
+// toolsDir returns the directory of the management tools that the env
+// file puts first in PATH: dir when given, which must hold gpstate; else
+// gpdemo's own directory when gpstate is beside it (make build and the
+// tests build every tool into one directory); else "" with a warning, and
+// the env file leaves PATH's tools as they are.
+func toolsDir(env *Env, dir string) (string, error) {
+	if dir != "" {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return "", app.Errorf("--tools-dir %s: %w", dir, err)
+		}
+		if !isExecutable(filepath.Join(abs, "gpstate")) {
+			return "", app.Errorf("--tools-dir %s: no gpstate there; give the directory make build fills (bin/ of the checkout)", dir)
+		}
+		return abs, nil
+	}
+	exe, err := env.Executable()
+	if err == nil && isExecutable(filepath.Join(filepath.Dir(exe), "gpstate")) {
+		return filepath.Dir(exe), nil
+	}
+	env.Log.Warn("gpstate is not beside gpdemo: the env file leaves the management tools in PATH as they are (--tools-dir names them)")
+	return "", nil
+}
+
+// isExecutable reports whether path is a regular file someone may run.
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}
