@@ -8,7 +8,8 @@
 # make demo-clean  destroys the demo cluster
 # make bench  benchmarks against measured floors (ratios, never assertions)
 # make build  static binaries in ./bin (BIN=dir to put them elsewhere)
-# make install  the tools into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
+# make install  the tools into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local), their
+#             man pages and bash, zsh and fish completions into share/
 # make dist   release tarballs for $(PLATFORMS) and their SHA-256 file in ./dist
 # make reliability  the long suites: every fuzz target for FUZZTIME (30s)
 #             each (make fuzz alone); make test runs only their seed corpora
@@ -43,11 +44,14 @@ DIST      := dist
 build:
 	$(GOBUILD) -o $(BIN)/ ./cmd/...
 
-# GOOS and GOARCH from the environment choose the platform (make dist).
+# GOOS and GOARCH from the environment choose the platform (make dist);
+# the man pages and bash, zsh and fish completions are generated from the
+# commands on the build machine, for any platform (internal/gendocs).
 install:
 	$(GOBUILD) -o $(BIN)/ $(addprefix ./cmd/,$(TOOLS))
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(addprefix $(BIN)/,$(TOOLS)) $(DESTDIR)$(PREFIX)/bin/
+	env -u GOOS -u GOARCH $(GO) run ./internal/gendocs "$(VERSION)" "$(DESTDIR)$(PREFIX)"
 
 # One tarball per platform, each what make install puts in a PREFIX plus
 # README.md (and LICENSE, when the tree has one), and a SHA-256 file.

@@ -48,7 +48,7 @@ for platform in "$@"; do
 	if [ -f LICENSE ]; then
 		install -m 0644 LICENSE "$work/$name/"
 	fi
-	tar --sort=name --format=gnu --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
+	tar --sort=name --format=gnu --owner=0 --group=0 --numeric-owner --mtime="@$epoch" --mode=u=rwX,go=rX \
 		-C "$work" -cf - "$name" | gzip -n >"$out/$name.tar.gz"
 	tarballs+=("$name.tar.gz")
 done

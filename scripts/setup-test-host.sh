@@ -23,7 +23,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 need_pkgs=()
-for p in postgresql-15 postgresql-server-dev-15 openssh-server openssh-client rsync procps iproute2 make gcc jq; do
+for p in postgresql-15 postgresql-server-dev-15 openssh-server openssh-client rsync procps iproute2 make gcc jq man-db bash-completion; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -125,9 +125,9 @@ func readSums(t *testing.T, out string) map[string]string {
 }
 
 // checkTarball checks one tarball: every entry under top/, owned by 0:0,
-// dated epoch, with fixed modes; README.md and bin/<tool> for each tool,
-// and nothing else but LICENSE when the tree has one; each binary checked
-// by checkBinary.
+// dated epoch, with fixed modes; README.md, and bin/<tool> and its man
+// page and completions for each tool, and nothing else but LICENSE when
+// the tree has one; each binary checked by checkBinary.
 func checkTarball(t *testing.T, tgz []byte, top, arch string, leaks []string) {
 	zr, err := gzip.NewReader(bytes.NewReader(tgz))
 	if err != nil {
@@ -140,8 +140,15 @@ func checkTarball(t *testing.T, tgz []byte, top, arch string, leaks []string) {
 	if _, err := os.Stat(filepath.Join(testbed.RepoRoot(), "LICENSE")); err == nil {
 		want = append(want, top+"/LICENSE")
 	}
+	for _, d := range []string{"share/", "share/man/", "share/man/man1/", "share/bash-completion/", "share/bash-completion/completions/",
+		"share/zsh/", "share/zsh/site-functions/", "share/fish/", "share/fish/vendor_completions.d/"} {
+		want = append(want, top+"/"+d)
+	}
 	for _, tool := range tools {
 		want = append(want, top+"/bin/"+tool)
+		for _, f := range installedDocs(tool) {
+			want = append(want, top+"/"+f)
+		}
 	}
 	slices.Sort(want)
 	var got []string
@@ -278,3 +285,10 @@ func sortedKeys(m map[string]string) []string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// installedDocs are the files make install puts in PREFIX for tool besides
+// the binary: its man page and its bash, zsh and fish completions.
+func installedDocs(tool string) []string {
+	return []string{"share/man/man1/" + tool + ".1", "share/bash-completion/completions/" + tool,
+		"share/zsh/site-functions/_" + tool, "share/fish/vendor_completions.d/" + tool + ".fish"}
+}

@@ -104,7 +104,10 @@ func BindCommon(cmd *cobra.Command, env *Env, o *CommonOptions, p Positional) {
 	cmd.DisableFlagsInUseLine = true
 	cmd.SilenceErrors = true
 	cmd.SilenceUsage = true
-	cmd.CompletionOptions.DisableDefaultCmd = true
+	// `<tool> completion bash|zsh|fish` prints the completion script (make
+	// install installs them); cobra adds the command only when it is
+	// called, so positional arguments stay the tool's.
+	cmd.CompletionOptions.HiddenDefaultCmd = true
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &FlagError{Err: optparseError(err)}
 	})
