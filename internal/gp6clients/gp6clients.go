@@ -178,9 +178,12 @@ bad() {
 
 // psql is psql 9.4: only the last -c runs; without -c, the file of -f (-
 // for standard input), else standard input. Lines starting with \echo
-// print; other lines gather into statements ended by ";", each answered by
-// answer_sql. With ON_ERROR_STOP set, the first failure ends psql with
-// exit 3 (as 9.4's does for a script); a connection failure exits 2.
+// print; "\connect DBNAME USER HOST PORT" (9.4's positional form, "-" for
+// the previous value) moves to HOST and PORT, logged as "psql connect:
+// HOST PORT"; other lines gather into statements ended by ";", each
+// answered by answer_sql. With ON_ERROR_STOP set, the first failure ends
+// psql with exit 3 (as 9.4's does for a script); a connection failure
+// exits 2.
 const psql = `parsed=$(getopt94 'aAeEHlnqsStxXzw01W' 'cdfFhLoPpRTUv' 'echo-all no-align echo-queries echo-hidden html list no-readline single-transaction quiet single-step single-line tuples-only expanded no-psqlrc no-password password field-separator-zero record-separator-zero' 'command dbname file field-separator host log-file output pset port record-separator table-attr username set variable' -- "$@") || exit 1
 cmd= hascmd=0 file= sep='|' stop=0 host= port=5432
 tab=$(printf '\t')
@@ -216,6 +219,13 @@ stmt=
 while IFS= read -r line || [ -n "$line" ]; do
 	case $line in
 	'\echo '*) printf '%s\n' "${line#\\echo }"; continue ;;
+	'\connect '*|'\c '*)
+		set -- ${line#\\c*[ ]}
+		[ $# -ge 3 ] && [ "$3" != - ] && host=$3
+		[ $# -ge 4 ] && [ "$4" != - ] && port=$4
+		export host port
+		echo "psql connect: $host $port" >>"$log"
+		continue ;;
 	'\q') break ;;
 	'\'*) echo "psql: invalid command $line" >&2; [ "$stop" = 1 ] && exit 3; continue ;;
 	esac

@@ -6,6 +6,7 @@ import (
 	"net"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,20 +20,19 @@ import (
 // mirrors' refusals after "- VERSION: ".
 const gp6RefusalVersion = "PostgreSQL 9.4.26 (Greenplum Database 6.24.3 build commit:25d3498a400ca5230e81abb94861f23389315213) on x86_64-unknown-linux-gnu, compiled by gcc (Debian 12.2.0-14+deb12u1) 12.2.0, 64-bit compiled on Dec  4 2026 14:39:43"
 
-// TestStatusScriptGP6Clients runs the status script under GP6's client
-// programs (package gp6clients: psql 9.4 runs only the last -c, reads its
-// standard input otherwise, and refuses options it lacks) on a healthy GP6
-// cluster of a coordinator, two primaries and two mirrors, every mode's
-// request at once. Every primary's replication rows, WAL position and
-// version() must arrive tagged; each mirror's version comes from its
-// refusal, as Greenplum 6's gpstate -i reads it; no program refused an
-// option; and the script's last line (after every psql call) ran.
-func TestStatusScriptGP6Clients(t *testing.T) {
+// gp6Status runs the status script under GP6's client programs on a
+// healthy GP6 cluster on localhost: coordinator on port base, primaries on
+// base+1 and base+2, mirrors on base+3 and base+4, every mode's request at
+// once. Statements to port refuse (a primary that went down after its
+// socket was seen) unless refuse is 0. It returns the observation and the
+// clients' calls.
+func gp6Status(t *testing.T, base, refuse int) (*Observation, []string) {
+	t.Helper()
 	gphome := t.TempDir()
-	const base = 31560
-	mirrorPorts := "31563|31564"
+	mirrorPorts := fmt.Sprintf("%d|%d", base+3, base+4)
 	log := gp6clients.Install(t, gphome, gp6clients.Answers{
 		SQL: `case $port in
+` + strconv.Itoa(refuse) + `) echo "psql: could not connect to server: Connection refused" >&2; return 2 ;;
 ` + mirrorPorts + `)
 	printf 'psql: FATAL:  the database system is in recovery mode\nDETAIL:  last replayed record at 0/C050F98\n- VERSION: %s\n' '` + gp6RefusalVersion + `' >&2
 	return 2 ;;
@@ -64,9 +64,20 @@ esac`,
 	c := mustCluster(t, segs)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	o := Gatherer{Exec: remote.LocalExecutor{}, Parallel: 4}.Gather(ctx, gphome, cluster.GP6, c, Request{Readiness: true, Replication: true, Version: true})
+	return Gatherer{Exec: remote.LocalExecutor{}, Parallel: 4}.Gather(ctx, gphome, cluster.GP6, c, Request{Readiness: true, Replication: true, Version: true}), gp6clients.Calls(t, log)
+}
 
-	calls := gp6clients.Calls(t, log)
+// TestStatusScriptGP6Clients runs the status script under GP6's client
+// programs (package gp6clients: psql 9.4 runs only the last -c, reads its
+// standard input otherwise, and refuses options it lacks) on a healthy GP6
+// cluster of a coordinator, two primaries and two mirrors, every mode's
+// request at once. Every primary's replication rows, WAL position and
+// version() must arrive tagged; each mirror's version comes from its
+// refusal, as Greenplum 6's gpstate -i reads it; no program refused an
+// option; and the script's last line (after every psql call) ran.
+func TestStatusScriptGP6Clients(t *testing.T) {
+	const base = 31560
+	o, calls := gp6Status(t, base, 0)
 	for _, l := range calls {
 		if strings.HasPrefix(l, "REFUSED") {
 			t.Errorf("a GP6 client program refused an option: %s\ncalls:\n%s", l, strings.Join(calls, "\n"))
@@ -92,11 +103,48 @@ esac`,
 	if o.Binary["localhost"] == "" {
 		t.Error("the script's last line (the binaries' version, after every psql call) did not run")
 	}
-	// Each primary's statements ran in one psql session.
+	// The host's current primaries (the coordinator among them) were read
+	// by one psql process, from the coordinator's port on, then with
+	// \connect to each primary's.
 	sessions := slices.DeleteFunc(slices.Clone(calls), func(l string) bool {
-		return !strings.HasPrefix(l, "psql '") || !strings.Contains(l, fmt.Sprintf("'%d'", base+1))
+		return !strings.HasPrefix(l, "psql '") || !strings.Contains(l, "'-f'")
 	})
-	if len(sessions) != 1 {
-		t.Errorf("%d psql sessions for the primary on port %d, want 1:\n%s", len(sessions), base+1, strings.Join(sessions, "\n"))
+	if len(sessions) != 1 || !strings.Contains(sessions[0], fmt.Sprintf("'-p' '%d'", base)) ||
+		!slices.Contains(calls, fmt.Sprintf("psql connect: localhost %d", base+1)) || !slices.Contains(calls, fmt.Sprintf("psql connect: localhost %d", base+2)) {
+		t.Errorf("%d psql sessions for the primaries, want 1 from port %d, then \\connect to %d and %d:\n%s", len(sessions), base, base+1, base+2, strings.Join(calls, "\n"))
+	}
+}
+
+// TestStatusScriptOnePsqlFallback: when a primary of the host refuses in
+// the middle of the one psql session (it went down after its socket was
+// seen), the session ends there; the primaries after it, and it, get a
+// session of their own, so the others' rows still arrive and only its
+// replication carries the error. The coordinator, read before it, is not
+// asked again.
+func TestStatusScriptOnePsqlFallback(t *testing.T) {
+	const base = 31570
+	o, calls := gp6Status(t, base, base+1)
+	if r := o.Repl[3]; r == nil || r.Err != "" || len(r.Rows) != 1 || r.CurrentWAL != "0/C000000" {
+		t.Errorf("replication of dbid 3, after the refusing primary: %+v\ncalls:\n%s", r, strings.Join(calls, "\n"))
+	}
+	if r := o.Repl[2]; r == nil || !strings.Contains(r.Err, "Connection refused") {
+		t.Errorf("replication of the refusing dbid 2: %+v", r)
+	}
+	if r := o.Repl[1]; r == nil || r.Err != "" || r.CurrentWAL != "0/C000000" {
+		t.Errorf("replication of the coordinator: %+v", r)
+	}
+	var own []string
+	for _, l := range calls {
+		if strings.HasPrefix(l, "psql '") && strings.Contains(l, "'-f'") {
+			own = append(own, l)
+		}
+	}
+	if len(own) != 3 || !strings.Contains(own[0], fmt.Sprintf("'-p' '%d'", base)) {
+		t.Fatalf("psql sessions: want the host's, then one each for ports %d and %d:\n%s", base+1, base+2, strings.Join(own, "\n"))
+	}
+	for _, port := range []int{base + 1, base + 2} {
+		if !slices.ContainsFunc(own[1:], func(l string) bool { return strings.Contains(l, fmt.Sprintf("'-p' '%d'", port)) }) {
+			t.Errorf("no session of its own for port %d:\n%s", port, strings.Join(own, "\n"))
+		}
 	}
 }

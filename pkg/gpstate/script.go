@@ -6,7 +6,9 @@ import "github.com/gpmgmt/gpmgmt/pkg/segctl"
 // installed there (design.md, "no helper on segment hosts"): the checks
 // of Greenplum's gpgetstatususingtransition.py (spec §1.9), all instances
 // at once, and, for the host's current primaries, the replication queries
-// of spec §2.2 through psql in utility mode. Every value arrives as a
+// of spec §2.2 through psql in utility mode: one psql process reads every
+// primary of the host (\connect from one to the next), and a primary it
+// could not read gets a session of its own. Every value arrives as a
 // positional parameter:
 //
 //	$1 GPHOME  $2 PGOPTIONS for utility mode  $3 replication wanted (0/1)
@@ -41,6 +43,7 @@ shift 10
 us=$(printf '\037')
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpstate.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
+mkdir "$tmp/out" "$tmp/rows" || exit 2
 # active PORT: a server listens on the Unix socket /tmp/.s.PGSQL.PORT
 # (matched with the shell, no process per instance).
 sockets="
@@ -83,6 +86,63 @@ $stmt
 		return 1
 	fi
 }
+# statements: what the request asks of a current primary, a tag line then
+# its statement line, as read_primaries reads them (observe asks the same
+# of query when it falls back).
+statements() {
+	[ "$want_repl" = 1 ] && printf '%s\n' gpstate-repl "$repl_sql" gpstate-wal "$wal_sql" gpstate-rewind "$rewind_sql"
+	[ "$want_version" = 1 ] && printf '%s\n' gpstate-version "$version_sql"
+	return 0
+}
+# read_primaries DBID PORT DIR ADDRESS KIND ...: every current primary of
+# the host whose socket is active is read in one psql session, one
+# process, going from one to the next with \connect; a primary's rows land
+# in $tmp/rows/<dbid> once all its statements ran. A primary without that
+# file (its connection or a statement failed, which ends the session, and
+# every primary after it) gets a session of its own from observe, so one
+# down primary does not blank the others. An address psql's \connect
+# could misread is left to observe too.
+read_primaries() {
+	[ "$want_repl" = 1 ] || [ "$want_version" = 1 ] || return 0
+	input= first=
+	while [ $# -ge 5 ]; do
+		if [ "$5" = p ] && active "$2"; then
+			case $4 in
+			*[!A-Za-z0-9.:_-]* | '') ;;
+			*)
+				if [ -z "$first" ]; then
+					first="$4 $2"
+				else
+					input="$input\\connect template1 - $4 $2
+"
+				fi
+				input="$input\\echo @@@ $1
+$(statements | while IFS= read -r tag && IFS= read -r stmt; do
+					case $stmt in *';') ;; *) stmt="$stmt;" ;; esac
+					printf '\\echo @@%s\n%s\n' "$tag" "$stmt"
+				done)
+\\echo @@@done
+"
+				;;
+			esac
+		fi
+		shift 5
+	done
+	[ -n "$first" ] || return 0
+	printf '%s' "$input" | PGOPTIONS=$utility PGCONNECT_TIMEOUT=10 "$gphome/bin/psql" -X -A -t -q -v ON_ERROR_STOP=1 -F "$us" -h "${first% *}" -p "${first#* }" -d template1 -f - 2>/dev/null | {
+		dbid= tag=
+		while IFS= read -r row; do
+			case $row in
+			'@@@ '*) dbid=${row#@@@ } && : >"$tmp/rows/part" ;;
+			@@@done) [ -n "$dbid" ] && mv "$tmp/rows/part" "$tmp/rows/$dbid" ;;
+			@@*) tag=${row#@@} ;;
+			'') ;;
+			*) [ -n "$dbid" ] && printf '%s %s %s\n' "$tag" "$dbid" "$row" >>"$tmp/rows/part" ;;
+			esac
+		done
+	}
+	rm -f "$tmp/rows/part"
+}
 # refused_version ADDRESS PORT: what a mirror's (or standby's) refusal of a
 # session says after "- VERSION: ", as Greenplum 6's mirrors answer; empty
 # when the refusal carries no version.
@@ -111,7 +171,11 @@ observe() {
 	fi
 	ready=-1 rows=
 	if [ $# -gt 0 ] && [ "$act" = 1 ]; then
-		rows=$(query "$dbid" "$addr" "$port" "$@") && [ "$want_ready" = 1 ] && ready=0
+		if [ -f "$tmp/rows/$dbid" ]; then
+			rows=$(cat "$tmp/rows/$dbid") && [ "$want_ready" = 1 ] && ready=0
+		else
+			rows=$(query "$dbid" "$addr" "$port" "$@") && [ "$want_ready" = 1 ] && ready=0
+		fi
 	fi
 	if [ "$want_ready" = 1 ] && [ "$ready" = -1 ]; then
 		PGOPTIONS=$utility PGCONNECT_TIMEOUT=10 "$gphome/bin/pg_isready" -q -h "$addr" -p "$port" -d postgres >/dev/null 2>&1
@@ -131,12 +195,13 @@ into() {
 	shift
 	observe "$@" >"$f" 2>/dev/null
 }
+read_primaries "$@"
 while [ $# -ge 5 ]; do
-	batched into "$tmp/$1" "$1" "$2" "$3" "$4" "$5"
+	batched into "$tmp/out/$1" "$1" "$2" "$3" "$4" "$5"
 	shift 5
 done
 wait
-cat "$tmp"/* 2>/dev/null
+cat "$tmp/out"/* 2>/dev/null
 if [ "$want_version" = 1 ]; then
 	printf 'gpstate-binary %s\n' "$("$gphome/bin/postgres" --gp-version 2>&1 | head -n 1)"
 fi
