@@ -195,11 +195,23 @@ into() {
 	shift
 	observe "$@" >"$f" 2>/dev/null
 }
-read_primaries "$@"
-while [ $# -ge 5 ]; do
-	batched into "$tmp/out/$1" "$1" "$2" "$3" "$4" "$5"
-	shift 5
-done
+# observe_all WHICH DBID PORT DIR ADDRESS KIND ...: observe, in batches,
+# the current primaries (WHICH p) or the other instances (o).
+observe_all() {
+	which=$1
+	shift
+	while [ $# -ge 5 ]; do
+		case $which$5 in pp | o[!p]) batched into "$tmp/out/$1" "$1" "$2" "$3" "$4" "$5" ;; esac
+		shift 5
+	done
+}
+# The primaries' session runs beside the other instances' checks; the
+# primaries are observed once it has ended.
+batched read_primaries "$@"
+observe_all o "$@"
+wait
+running=0
+observe_all p "$@"
 wait
 cat "$tmp/out"/* 2>/dev/null
 if [ "$want_version" = 1 ]; then
