@@ -148,7 +148,7 @@ func FuzzParseMirrorConfig(f *testing.F) {
 }
 
 func TestMirrorsFromConfig(t *testing.T) {
-	c := fixture(t, "segconfig/mirrorless_2host")
+	c := fixture(t, "mirrorless_2host")
 	parse := func(t *testing.T, text string) []addmirrors.ConfigLine {
 		t.Helper()
 		lines, err := addmirrors.ParseMirrorConfig(strings.NewReader(text), "m.conf")

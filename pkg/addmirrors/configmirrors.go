@@ -7,6 +7,7 @@ import (
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/placement"
 )
 
 // LookupFunc resolves a host name, as net.Resolver.LookupHost does.
@@ -25,10 +26,10 @@ type LookupFunc func(ctx context.Context, host string) ([]string, error)
 // catalog knows are compared by the host they belong to.
 func MirrorsFromConfig(ctx context.Context, c *cluster.Cluster, lines []ConfigLine, name string, lookup LookupFunc) ([]Mirror, error) {
 	if c.HasMirrors() {
-		return nil, &app.ExpectedError{Err: ErrHasMirrors}
+		return nil, &app.ExpectedError{Err: placement.ErrHasMirrors}
 	}
 	primaries := map[int]cluster.Segment{}
-	for _, s := range preferredPrimaries(c) {
+	for _, s := range placement.PreferredPrimaries(c) {
 		primaries[s.ContentID] = s
 	}
 	// machine maps an address to the host it belongs to, so that sdw1 and
@@ -52,7 +53,7 @@ func MirrorsFromConfig(ctx context.Context, c *cluster.Cluster, lines []ConfigLi
 	}
 	contentLine := map[int]int{}
 	resolved := map[string]bool{}
-	dbid := nextDBID(c)
+	dbid := placement.NextDBID(c)
 	var out []Mirror
 	for _, l := range lines {
 		where := fmt.Sprintf("line %d of file %s", l.Line, name)
@@ -82,7 +83,7 @@ func MirrorsFromConfig(ctx context.Context, c *cluster.Cluster, lines []ConfigLi
 			}
 			resolved[l.Address] = true
 		}
-		out = append(out, newMirror(primary, dbid, l.Address, l.Address, l.Port, l.DataDir))
+		out = append(out, placement.NewMirror(primary, dbid, l.Address, l.Address, l.Port, l.DataDir))
 		dbid++
 	}
 	if len(out) != len(primaries) {

@@ -3,7 +3,6 @@ package addmirrors
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 
@@ -74,7 +73,7 @@ func build(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coor
 	if opts.DryRun || (err != nil && len(rep.Outcomes) == 0) {
 		return err
 	}
-	LogOutcomes(env, rep)
+	rep.Log(env.Log)
 	if err != nil {
 		return err
 	}
@@ -89,26 +88,6 @@ func build(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coor
 		env.Log.Info(l)
 	}
 	return nil
-}
-
-// LogOutcomes logs one line per mirror and a summary.
-func LogOutcomes(env *app.Env, rep buildmirrors.Report) {
-	ok := 0
-	for _, o := range rep.Outcomes {
-		m := o.Mirror
-		where := fmt.Sprintf("dbid %d content %d on %s:%d %s", m.Target.DBID, m.Target.ContentID, m.Target.Hostname, m.Target.Port, m.Target.DataDir)
-		if o.OK() {
-			ok++
-			how := "copied"
-			if o.Reused {
-				how = "reused an earlier copy"
-			}
-			env.Log.Info(fmt.Sprintf("Mirror %s: added (%s, streaming, registered)", where, how))
-			continue
-		}
-		env.Log.Warn(fmt.Sprintf("Mirror %s: failed at %q: %v", where, o.FailedStep, o.Err))
-	}
-	env.Log.Info(fmt.Sprintf("%d of %d mirror(s) added", ok, len(rep.Outcomes)))
 }
 
 // progressTerminal is where live copy bars go: the console when it is a

@@ -17,23 +17,20 @@ func fixtureSegments(t *testing.T, dir, name string) []cluster.Segment {
 	return clustertest.ReadSegments(t, golden.Path(dir, name+".json"))
 }
 
-// fixture reads a cluster fixture: testdata/addmirrors/<name>.json, or
-// testdata/segconfig/<name>.json for names starting "segconfig/".
+// fixture reads the cluster fixture testdata/segconfig/<name>.json.
 func fixture(t *testing.T, name string) *cluster.Cluster {
 	t.Helper()
-	dir := "addmirrors"
-	if rest, ok := strings.CutPrefix(name, "segconfig/"); ok {
-		dir, name = "segconfig", rest
-	}
-	c, err := cluster.New(fixtureSegments(t, dir, name))
+	c, err := cluster.New(fixtureSegments(t, "segconfig", name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
+func testdataPath(name string) string { return filepath.Clean(golden.Path("addmirrors", name)) }
+
 // planText renders mirrors one per line in Greenplum's pipe form, primary
-// first: the format of the plan golden files.
+// first.
 func planText(mirrors []addmirrors.Mirror) []byte {
 	var b strings.Builder
 	for _, m := range mirrors {
@@ -42,5 +39,3 @@ func planText(mirrors []addmirrors.Mirror) []byte {
 	}
 	return []byte(b.String())
 }
-
-func testdataPath(name string) string { return filepath.Clean(golden.Path("addmirrors", name)) }

@@ -8,58 +8,12 @@ import (
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/placement"
 )
 
-// Mirror is one mirror to build: the content's primary (the copy source,
-// with mode n as Greenplum sets it in memory) and the new mirror row.
-type Mirror struct {
-	Primary cluster.Segment
-	Mirror  cluster.Segment
-}
-
-// newMirror returns the Mirror for primary placed at host/address:port in
-// dir with dbid: role and preferred role m, mode n, status u in memory
-// (spec §5.3; the catalog gets d/n, §3.4).
-func newMirror(primary cluster.Segment, dbid int, host, address string, port int, dir string) Mirror {
-	primary.Mode = cluster.ModeNotSynced
-	return Mirror{
-		Primary: primary,
-		Mirror: cluster.Segment{
-			DBID:          dbid,
-			ContentID:     primary.ContentID,
-			Role:          cluster.RoleMirror,
-			PreferredRole: cluster.RoleMirror,
-			Mode:          cluster.ModeNotSynced,
-			Status:        cluster.StatusUp,
-			Hostname:      host,
-			Address:       address,
-			Port:          port,
-			DataDir:       dir,
-		},
-	}
-}
-
-// preferredPrimaries returns the segment rows created as primaries, which
-// Greenplum mirrors (isSegmentPrimary(current_role=False)).
-func preferredPrimaries(c *cluster.Cluster) []cluster.Segment {
-	var out []cluster.Segment
-	for _, s := range c.Segments() {
-		if s.PreferredRole == cluster.RolePrimary {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// nextDBID is the first dbid for new mirrors: one more than the largest
-// dbid of any row, coordinator and standby included.
-func nextDBID(c *cluster.Cluster) int {
-	n := 0
-	for _, s := range c.All() {
-		n = max(n, s.DBID)
-	}
-	return n + 1
-}
+// Mirror is one mirror to build (placement's): the content's primary and
+// the new mirror row.
+type Mirror = placement.Mirror
 
 // DirPrefix is the prefix of segment data directory names, taken from the
 // coordinator data directory (spec §5.3): its base name up to the last
@@ -103,10 +57,6 @@ func CheckPortOffset(c *cluster.Cluster, offset int) error {
 	}
 	return nil
 }
-
-// ErrHasMirrors is Greenplum's refusal to add mirrors to a mirrored cluster
-// (two spaces after "added." as in Greenplum).
-var ErrHasMirrors = errors.New("GPDB physical mirroring cannot be added.  The cluster is already configured with Mirrors.")
 
 // CheckConflicts is Greenplum's port and directory conflict check over the
 // whole new configuration (spec §3.1 step 3): on one host no two instances

@@ -12,6 +12,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/coordinator"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
 	"github.com/gpmgmt/gpmgmt/pkg/oplock"
+	"github.com/gpmgmt/gpmgmt/pkg/placement"
 )
 
 // Run does gpaddmirrors's work in Greenplum's order (spec §5.2): open the
@@ -168,7 +169,7 @@ func planOn(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coo
 		return MirrorsFromConfig(ctx, view, lines, opts.ConfigFile, opts.LookupHost)
 	}
 
-	want := MaxPrimariesPerHost(view)
+	want := placement.MaxPrimariesPerHost(view)
 	var dirs []string
 	var err error
 	if opts.DirFile != "" {
@@ -182,7 +183,7 @@ func planOn(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coo
 	if ok, err := confirmNonStandard(ctx, env, opts, view); !ok || err != nil {
 		return nil, err
 	}
-	return PlanMirrors(view, Placement{
+	return placement.PlanMirrors(view, placement.Placement{
 		Spread:     opts.Spread,
 		PortOffset: opts.PortOffset,
 		Locations:  dirs,
@@ -198,7 +199,7 @@ var errAborted = &app.ExitError{Code: app.ExitOK}
 // (spec §5.3) and, unless -a, asks whether to go on. A "no" logs
 // "User Aborted. Exiting..." and returns errAborted (exit 0).
 func confirmNonStandard(ctx context.Context, env *app.Env, opts *Options, view *cluster.Cluster) (bool, error) {
-	standard, reason := StandardArray(view)
+	standard, reason := placement.StandardArray(view)
 	if standard {
 		return true, nil
 	}
@@ -276,11 +277,11 @@ func mirrorlessView(c *cluster.Cluster) (*cluster.Cluster, int, error) {
 		return c, 0, nil
 	}
 	if n >= c.NumContents() {
-		return nil, n, &app.ExpectedError{Err: ErrHasMirrors}
+		return nil, n, &app.ExpectedError{Err: placement.ErrHasMirrors}
 	}
 	for _, s := range c.Mirrors() {
 		if !s.IsBalanced() {
-			return nil, n, &app.ExpectedError{Err: ErrHasMirrors}
+			return nil, n, &app.ExpectedError{Err: placement.ErrHasMirrors}
 		}
 	}
 	view, err := cluster.New(keep)
@@ -308,7 +309,7 @@ func remaining(c *cluster.Cluster, all []Mirror) ([]Mirror, error) {
 		}
 		if have.DBID != m.Mirror.DBID || have.Hostname != m.Mirror.Hostname || have.Address != m.Mirror.Address ||
 			have.Port != m.Mirror.Port || have.DataDir != m.Mirror.DataDir {
-			return nil, &app.ExpectedError{Err: fmt.Errorf("%w (content %d has mirror %s, this command plans %s)", ErrHasMirrors, m.Mirror.ContentID, have, m.Mirror)}
+			return nil, &app.ExpectedError{Err: fmt.Errorf("%w (content %d has mirror %s, this command plans %s)", placement.ErrHasMirrors, m.Mirror.ContentID, have, m.Mirror)}
 		}
 	}
 	return out, nil

@@ -136,7 +136,7 @@ func (r *rig) main(t *testing.T, stdin string) (int, string) {
 }
 
 func gpdemoSegments(t *testing.T) []cluster.Segment {
-	return fixtureSegments(t, "addmirrors", "gpdemo_mirrorless")
+	return fixtureSegments(t, "segconfig", "gpdemo_mirrorless")
 }
 
 // TestRunPrompts answers the directory prompts and the confirmation on

@@ -139,6 +139,27 @@ type Report struct {
 	Outcomes []Outcome
 }
 
+// Log logs one line per mirror, what became of it, and a summary: the
+// report gpaddmirrors and gpdemo print.
+func (r Report) Log(log *slog.Logger) {
+	ok := 0
+	for _, o := range r.Outcomes {
+		m := o.Mirror
+		where := fmt.Sprintf("dbid %d content %d on %s:%d %s", m.Target.DBID, m.Target.ContentID, m.Target.Hostname, m.Target.Port, m.Target.DataDir)
+		if o.OK() {
+			ok++
+			how := "copied"
+			if o.Reused {
+				how = "reused an earlier copy"
+			}
+			log.Info(fmt.Sprintf("Mirror %s: added (%s, streaming, registered)", where, how))
+			continue
+		}
+		log.Warn(fmt.Sprintf("Mirror %s: failed at %q: %v", where, o.FailedStep, o.Err))
+	}
+	log.Info(fmt.Sprintf("%d of %d mirror(s) added", ok, len(r.Outcomes)))
+}
+
 // Failed returns the outcomes that failed.
 func (r Report) Failed() []Outcome {
 	var out []Outcome

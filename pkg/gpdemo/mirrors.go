@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/gpmgmt/gpmgmt/pkg/addmirrors"
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/buildmirrors"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/placement"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
@@ -39,7 +39,7 @@ func (p Plan) Mirrors() []Instance {
 }
 
 // PlanDemoMirrors adds to p the mirrors of layout (group or spread) placed
-// by gpaddmirrors' own placement (addmirrors.PlanMirrors), with ports
+// by gpaddmirrors' placement (placement.PlanMirrors), with ports
 // after the primaries' (offset = number of primaries) and data directories
 // DIR/<host>/mirror/gpseg<content>. The mirrors are in the plan, and so in
 // the manifest, before anything is created: destroy and a rollback stop
@@ -56,12 +56,12 @@ func PlanDemoMirrors(p Plan, layout string) (Plan, error) {
 	if err != nil {
 		return p, fmt.Errorf("plan mirrors: %w", err)
 	}
-	n := addmirrors.MaxPrimariesPerHost(c)
+	n := placement.MaxPrimariesPerHost(c)
 	locs := make([]string, n)
 	for i := range locs {
 		locs[i] = filepath.Join(p.Dir, "mirror")
 	}
-	ms, err := addmirrors.PlanMirrors(c, addmirrors.Placement{
+	ms, err := placement.PlanMirrors(c, placement.Placement{
 		Spread:     layout == MirrorsSpread,
 		PortOffset: len(p.Primaries()),
 		Locations:  locs,
@@ -117,7 +117,7 @@ func buildMirrors(ctx context.Context, env *Env, ex remote.Router, p Plan) (err 
 	if err != nil {
 		return err
 	}
-	addmirrors.LogOutcomes(env.Env, rep)
+	rep.Log(env.Log)
 	if f := rep.Failed(); len(f) > 0 {
 		return app.Errorf("%d of %d mirrors failed", len(f), len(bms))
 	}
