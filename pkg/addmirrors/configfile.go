@@ -83,7 +83,7 @@ func parseConfigLine(text string, n int, name string) (ConfigLine, error) {
 		return ConfigLine{}, app.Errorf("Invalid content ID on line %d", n)
 	}
 	l.Content = c
-	if l.Address, err = parseAddress(address); err != nil {
+	if l.Address, err = cluster.ParseAddress(address); err != nil {
 		return ConfigLine{}, app.Errorf("Invalid address on line %d of file %s: %w", n, name, err)
 	}
 	if l.DataDir, err = parseDataDir(dir, n); err != nil {
@@ -101,17 +101,6 @@ func parseConfigLine(text string, n int, name string) (ConfigLine, error) {
 	return l, nil
 }
 
-// parseAddress removes the [ ] around an IPv6 literal and accepts only
-// what cluster.CheckHost accepts (the characters of host names and IP
-// addresses), so that an address is safe in host lists, connection strings
-// and command lines and writes back unchanged.
-func parseAddress(s string) (string, error) {
-	if err := cluster.CheckHost("address", s); err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), nil
-}
-
 // parseDataDir trims and cleans a data directory, which must be absolute
 // (Greenplum's message, line number included as Greenplum words it).
 func parseDataDir(s string, n int) (string, error) {
@@ -122,14 +111,6 @@ func parseDataDir(s string, n int) (string, error) {
 	return filepath.Clean(d), nil
 }
 
-// FormatAddress wraps an IPv6 literal (an address with a ':') in [ ], as
-// Greenplum's canonicalize_address does for -o files.
-func FormatAddress(a string) string {
-	if strings.Contains(a, ":") && !strings.Contains(a, "[") {
-		return "[" + a + "]"
-	}
-	return a
-}
 
 // WriteMirrorConfig writes lines in the -i format Greenplum's -o writes:
 // <content>|<address>|<port>|<datadir>, one per line, IPv6 literals in
@@ -137,7 +118,7 @@ func FormatAddress(a string) string {
 func WriteMirrorConfig(w io.Writer, lines []ConfigLine) error {
 	var b strings.Builder
 	for _, l := range lines {
-		fmt.Fprintf(&b, "%d|%s|%d|%s\n", l.Content, FormatAddress(l.Address), l.Port, l.DataDir)
+		fmt.Fprintf(&b, "%d|%s|%d|%s\n", l.Content, cluster.FormatAddress(l.Address), l.Port, l.DataDir)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
