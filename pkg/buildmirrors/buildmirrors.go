@@ -1,6 +1,7 @@
 // Package buildmirrors builds new mirrors from their primaries: the shared
-// "build mirrors" pipeline of spec §3, in gpmgmt's order (gpaddmirrors
-// now, gprecoverseg's full recoveries later).
+// "build mirrors" pipeline of spec §3, in gpmgmt's order, for gpaddmirrors
+// and gpdemo (new mirrors) and gprecoverseg's full recoveries (in place,
+// or to a new location).
 //
 // Greenplum registers the mirrors in the catalog first and copies after;
 // this pipeline copies and starts first, waits until every mirror streams
@@ -22,6 +23,10 @@
 //  5. copy each primary with pg_basebackup (spec §6.1; the slot is created
 //     up front; stoppable by pid file; progress streamed);
 //  6. set each mirror's port;
+//     (only with mirrors at a new location, Mirror.From: move their failed
+//     rows to the new location in one catalog transaction, before the
+//     start: FTS must never find a walreceiver for a row that names the
+//     old place);
 //  7. start the mirrors;
 //  8. wait until every started mirror streams (pg_stat_replication on its
 //     primary);
@@ -56,7 +61,6 @@ import (
 
 // Defaults.
 const (
-	stepCount               = 11 // len(Steps(...))
 	DefaultStreamTimeout    = 3 * time.Minute
 	DefaultProgressInterval = 10 * time.Second
 	DefaultStallTimeout     = 10 * time.Minute
@@ -178,8 +182,10 @@ type run struct {
 	ms    []Mirror
 	out   []Outcome
 	probe map[int]TargetProbe
-	era   string
-	mu    sync.Mutex
+	// catalog is the catalog as the check read it.
+	catalog *cluster.Cluster
+	era     string
+	mu      sync.Mutex
 
 	cleaned []bool
 	// copyRan says which mirrors' copies this run started.
@@ -245,7 +251,7 @@ func Run(ctx context.Context, env Env, opts Options, mirrors []Mirror) (Report, 
 		return Report{}, nil
 	}
 	env.Log.Info(fmt.Sprintf("%d segment(s) to %s", len(mirrors), verb(opts.Prog)))
-	env.Log.Info(fmt.Sprintf("Step 1 of %d: %s", stepCount, StepCheck))
+	env.Log.Info(fmt.Sprintf("Step 1 of %d: %s", stepTotal(mirrors), StepCheck))
 	if err := r.preflight(ctx); err != nil {
 		return Report{}, err
 	}

@@ -136,7 +136,7 @@ func TestStepsGP7(t *testing.T) {
 		hba[m.Source.DataDir] = buildmirrors.HBAEntries("gpadmin", false, m.Source, []string{m.Target.Hostname}, addrs)
 	}
 	probe := map[int]buildmirrors.TargetProbe{}
-	steps := buildmirrors.Steps(opts(false), mirrors, probe, "281f4dd391c358af_261123185258", hba)
+	steps := buildmirrors.Steps(opts(false), mirrors, probe, "281f4dd391c358af_261123185258", hba, nil)
 	golden.Check(t, "buildmirrors", "steps_gp7.golden", []byte(buildmirrors.RenderSteps(steps)))
 }
 

@@ -54,6 +54,16 @@ type Mirror struct {
 	// made again, and it counts as made by this run, so a failure removes
 	// it. Without OwnDir a directory is never removed, only emptied.
 	OwnDir bool
+	// From, when set, is the failed instance's row as the caller read it,
+	// which this mirror replaces at a new location (gprecoverseg -i with
+	// two groups, -p): Target has its dbid, content and roles and the new
+	// host, address, port and data directory. The row must still be there,
+	// down and not the acting primary; it is moved in the catalog after
+	// the copy and the port are done and before the start (StepMove), so
+	// that FTS, which trusts the primary's walreceiver whatever directory
+	// it streams to, never marks up a row that names a place with no
+	// mirror. The failed instance's own directory is left as it is.
+	From *cluster.Segment
 	// ProgressFile, when set, also receives the copy's output on the
 	// target host (gprecoverseg's progress file, spec §3.2).
 	ProgressFile string
@@ -91,7 +101,7 @@ func BaseBackupArgv(f cluster.Flavour, gphome string, m Mirror) []string {
 	src, dir, dbid := m.Source.Hostname, m.Target.DataDir, strconv.Itoa(m.Target.DBID)
 	port := strconv.Itoa(m.Source.Port)
 	var overwrite []string
-	if m.Overwrite {
+	if m.Overwrite || m.PartialCopy {
 		overwrite = []string{"--force-overwrite"}
 	}
 	if f == cluster.GP6 {

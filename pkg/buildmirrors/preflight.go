@@ -62,13 +62,16 @@ func (r *run) preflight(ctx context.Context) error {
 		case src.Hostname != m.Source.Hostname || src.Port != m.Source.Port || filepath.Clean(src.DataDir) != filepath.Clean(m.Source.DataDir):
 			add("%s: its source changed in the catalog (now %s)", m.Label(), src)
 		}
-		if m.Overwrite {
+		switch {
+		case m.Overwrite:
 			problems = append(problems, overwriteProblems(c, m)...)
+		case m.From != nil:
+			problems = append(problems, moveProblems(c, m)...)
 		}
 		for _, s := range c.All() {
 			switch {
-			case s.DBID == m.Target.DBID && m.Overwrite:
-				// its own row, checked by overwriteProblems
+			case s.DBID == m.Target.DBID && (m.Overwrite || m.From != nil):
+				// its own row, checked by overwriteProblems or moveProblems
 			case s.DBID == m.Target.DBID:
 				add("%s: dbid %d is already in the catalog (%s)", m.Label(), s.DBID, s.Label())
 			case s.Hostname == m.Target.Hostname && filepath.Clean(s.DataDir) == filepath.Clean(m.Target.DataDir):
@@ -85,6 +88,7 @@ func (r *run) preflight(ctx context.Context) error {
 		return err
 	}
 	r.probe = targets
+	r.catalog = c
 	for _, m := range r.ms {
 		p, ok := targets[m.Target.DBID]
 		if !ok {
@@ -107,7 +111,7 @@ func (r *run) preflight(ctx context.Context) error {
 			add("%s: port %d is in use on %s", m.Label(), m.Target.Port, m.Target.Hostname)
 		}
 		switch need := sizes[m.Target.DBID]; {
-		case reuse, m.Overwrite: // the copy replaces what is there
+		case reuse, m.Overwrite, m.PartialCopy: // the copy replaces what is there
 		case p.AvailKB < 0:
 			add("%s: cannot read the free space where %s goes (df failed on %s)", m.Label(), m.Target.DataDir, m.Target.Hostname)
 		case need > p.AvailKB:

@@ -57,9 +57,11 @@ type Step struct {
 }
 
 // Steps returns the pipeline's steps for opts and mirrors, the targets as
-// probed (reused copies skip the copy), era and the pg_hba.conf entries by
-// primary data directory: a pure function, golden-tested.
-func Steps(opts Options, mirrors []Mirror, probe map[int]TargetProbe, era string, hba map[string][]string) []Step {
+// probed (reused copies skip the copy), era, the pg_hba.conf entries by
+// primary data directory and the catalog as the check read it (from which
+// the move of mirrors at a new location is planned; nil without such
+// mirrors): a pure function, golden-tested.
+func Steps(opts Options, mirrors []Mirror, probe map[int]TargetProbe, era string, hba map[string][]string, catalog *cluster.Cluster) []Step {
 	f := opts.Flavour
 	perMirror := func(name string, keep func(Mirror) bool, cmd func(Mirror) remote.Command) Step {
 		s := Step{Name: name, ByMirror: map[int]int{}, run: runPerMirror}
@@ -153,19 +155,33 @@ func Steps(opts Options, mirrors []Mirror, probe map[int]TargetProbe, era string
 		fts.SQL = append(fts.SQL, SQLAction{Where: "coordinator", Mirror: -1, Statement: cluster.Statement{SQL: cluster.FTSProbeSQL, Want: true}})
 	}
 
-	return []Step{
-		check,
-		hbaStep,
-		slots,
-		mkdir,
-		copyStep,
-		perMirror(StepPort, all, PortCommand),
-		start,
-		stream,
-		register,
-		unmark,
-		fts,
+	steps := []Step{check, hbaStep, slots, mkdir, copyStep, perMirror(StepPort, all, PortCommand)}
+	if moves := moving(mirrors); len(moves) > 0 {
+		move := Step{Name: StepMove, run: runMove}
+		var stmts []cluster.Statement
+		if catalog != nil {
+			// The check refused a catalog the moves do not fit.
+			stmts, _, _ = MoveStatements(opts.Prog, catalog, moves)
+		}
+		for _, st := range stmts {
+			move.SQL = append(move.SQL, SQLAction{Where: "coordinator (allow_system_table_mods, one transaction, planned again from the rows it reads)", Mirror: -1, Statement: st})
+		}
+		steps = append(steps, move)
 	}
+	return append(steps, start, stream, register, unmark, fts)
+}
+
+// moving returns the mirrors at a new location.
+func moving(ms []Mirror) []Mirror {
+	return filter(ms, func(m Mirror) bool { return m.From != nil })
+}
+
+// stepTotal is the number of steps of a run building ms.
+func stepTotal(ms []Mirror) int {
+	if len(moving(ms)) > 0 {
+		return 12
+	}
+	return 11
 }
 
 // RegisterStatements are Greenplum's catalog statements for the mirrors
@@ -173,11 +189,13 @@ func Steps(opts Options, mirrors []Mirror, probe map[int]TargetProbe, era string
 // m, mode n, status d, then the history row; for an Overwrite mirror,
 // whose row stays, the mode and status UPDATE when its row is not already
 // n and d (after FTS marked it down it is, and nothing is written, as
-// Greenplum writes nothing for an in-place recovery).
+// Greenplum writes nothing for an in-place recovery). A mirror at a new
+// location was registered by StepMove already.
 func RegisterStatements(prog string, mirrors []Mirror) []cluster.Statement {
 	var out []cluster.Statement
 	for _, m := range mirrors {
 		switch t := m.Target; {
+		case m.From != nil:
 		case !m.Overwrite:
 			out = append(out, cluster.AddMirror(t), cluster.HistoryInsert(t.DBID, cluster.HistoryAddedMirror(prog)))
 		case t.Mode != cluster.ModeNotSynced || t.Status != cluster.StatusDown:
@@ -250,7 +268,12 @@ func (r *run) steps(ctx context.Context) ([]Step, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Steps(r.opts, r.ms, r.probe, r.era, hba), nil
+	if moves := moving(r.ms); len(moves) > 0 {
+		if _, _, err := MoveStatements(r.opts.Prog, r.catalog, moves); err != nil {
+			return nil, &InputError{Problems: []error{err}}
+		}
+	}
+	return Steps(r.opts, r.ms, r.probe, r.era, hba, r.catalog), nil
 }
 
 // hbaEntries computes the entries per primary data directory.
