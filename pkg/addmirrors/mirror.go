@@ -1,7 +1,6 @@
 package addmirrors
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -59,34 +58,16 @@ func CheckPortOffset(c *cluster.Cluster, offset int) error {
 }
 
 // CheckConflicts is Greenplum's port and directory conflict check over the
-// whole new configuration (spec §3.1 step 3): on one host no two instances
-// may share a port or a data directory. Rows are compared in catalog order
-// followed by the new mirrors in build order; every conflict is reported.
+// whole new configuration (spec §3.1 step 3, placement.Conflicts): the
+// catalog's rows in order, then the new mirrors in build order; every
+// conflict is reported (exit 2).
 func CheckConflicts(c *cluster.Cluster, mirrors []Mirror) error {
 	rows := c.All()
 	for _, m := range mirrors {
 		rows = append(rows, m.Mirror)
 	}
-	type key struct{ host, val string }
-	ports := map[key]int{}
-	dirs := map[key]int{}
-	var errs []error
-	for _, s := range rows {
-		pk := key{s.Hostname, fmt.Sprint(s.Port)}
-		if d, ok := ports[pk]; ok {
-			errs = append(errs, fmt.Errorf("Segment dbid's %d and %d on host %s cannot have the same port %d.", d, s.DBID, s.Hostname, s.Port))
-		} else {
-			ports[pk] = s.DBID
-		}
-		dk := key{s.Hostname, filepath.Clean(s.DataDir)}
-		if d, ok := dirs[dk]; ok {
-			errs = append(errs, fmt.Errorf("Segment dbid's %d and %d on host %s cannot have the same data directory '%s'.", d, s.DBID, s.Hostname, s.DataDir))
-		} else {
-			dirs[dk] = s.DBID
-		}
-	}
-	if len(errs) > 0 {
-		return &app.ExpectedError{Err: errors.Join(errs...)}
+	if err := placement.Conflicts(rows); err != nil {
+		return &app.ExpectedError{Err: err}
 	}
 	return nil
 }
