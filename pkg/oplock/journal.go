@@ -21,15 +21,19 @@ type Record struct {
 	Items   []Item    `json:"items"`
 }
 
-// Item is one segment of the operation.
+// Item is one segment of the operation: where the work on it lands (Host,
+// DataDir, Port) and the step it has reached.
 type Item struct {
 	DBID    int    `json:"dbid"`
 	Method  string `json:"method"` // "incremental" or "full"
 	Host    string `json:"host"`
 	DataDir string `json:"datadir"`
 	Port    int    `json:"port"`
-	Step    string `json:"step"`
-	Note    string `json:"note,omitempty"`
+	// From, for a segment recovered to a new location, is where it was
+	// (address|port|datadir); Host, DataDir and Port are the new location.
+	From string `json:"from,omitempty"`
+	Step string `json:"step"`
+	Note string `json:"note,omitempty"`
 	// Made says the operation created DataDir itself: it may remove it
 	// again (a directory it did not make is never removed).
 	Made bool `json:"made,omitempty"`

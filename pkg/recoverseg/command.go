@@ -6,11 +6,14 @@
 // whose stale owner is recognised, a journal and detached rewinds so that
 // a run stopped anywhere is finished by running it again, and --dry-run.
 //
+// A -i file (configfile.go, fromfile.go) names the segments to recover, in
+// place or at new locations; -p moves the failed segments onto spare hosts
+// (spare.go); -o writes the selection as a -i file. A recovery to a new
+// location is a full copy built there by pkg/buildmirrors, which moves the
+// failed row in the catalog before it starts the copy (newlocation.go).
 // gprecoverseg -r gives every content back to its preferred primary
 // (rebalance.go); --differential (Greenplum 7 and Cloudberry) copies with
-// rsync what differs (differential.go). New locations (-i with two groups,
-// -o, -p) are parsed and checked as Greenplum does, and refused as not yet
-// built.
+// rsync what differs (differential.go).
 package recoverseg
 
 import (
@@ -92,8 +95,7 @@ func (o *Options) Validate() error {
 }
 
 // CheckCombinations applies spec §4.3 in flavour f's words (--differential
-// is Greenplum 7's and Cloudberry's: refused on Greenplum 6), then refuses
-// the modes this build does not have yet.
+// is Greenplum 7's and Cloudberry's: refused on Greenplum 6).
 func (o *Options) CheckCombinations(f cluster.Flavour) error {
 	modes := 0
 	for _, on := range []bool{o.ConfigFile != "", o.SpareHosts != "", o.Rebalance} {
@@ -126,18 +128,6 @@ func (o *Options) CheckCombinations(f cluster.Flavour) error {
 		return &app.ArgumentError{Msg: "--disable-replay-lag should be used only with -r"}
 	case o.Rebalance && o.OutputFile != "":
 		return &app.ArgumentError{Msg: "-o cannot be used with -r"}
-	}
-	for _, m := range []struct {
-		on   bool
-		what string
-	}{
-		{o.ConfigFile != "", "-i (recovery from a configuration file)"},
-		{o.OutputFile != "", "-o (writing a recovery configuration file)"},
-		{o.SpareHosts != "", "-p (recovery to spare hosts)"},
-	} {
-		if m.on {
-			return app.Errorf("%s is not available in this build of gpmgmt yet; in-place recovery (incremental, or -F) is", m.what)
-		}
 	}
 	return nil
 }

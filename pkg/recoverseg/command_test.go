@@ -80,8 +80,8 @@ func TestOptions(t *testing.T) {
 	}
 }
 
-// TestCombinations: spec §4.3 in each flavour's words, then the modes
-// this build does not have, refused by name.
+// TestCombinations: spec §4.3 in each flavour's words; every mode is
+// built.
 func TestCombinations(t *testing.T) {
 	for _, tt := range []struct {
 		flavour cluster.Flavour
@@ -98,7 +98,9 @@ func TestCombinations(t *testing.T) {
 		{cluster.GP6, []string{"-r", "-o", "f"}, "-o cannot be used with -r"},
 		{cluster.GP7, []string{"-r"}, ""},
 		{cluster.GP6, []string{"-r", "--replay-lag", "2.5", "--disable-replay-lag"}, ""},
-		{cluster.GP7, []string{"-i", "f"}, "-i (recovery from a configuration file) is not available in this build of gpmgmt yet; in-place recovery (incremental, or -F) is"},
+		{cluster.GP7, []string{"-i", "f"}, ""},
+		{cluster.GP6, []string{"-p", "sdw5", "-o", "f"}, ""},
+		{cluster.GP7, []string{"--differential"}, ""},
 		{cluster.GP7, []string{"-F", "-a"}, ""},
 		{cluster.GP6, []string{}, ""},
 	} {

@@ -16,11 +16,36 @@ import (
 // displaySeparator is the 57-dash line of gprecoverseg's display.
 var displaySeparator = strings.Repeat("-", 57)
 
-// DisplayRecords is Greenplum's display of an in-place recovery (spec §4.6
-// step 3): the recovery type, then one "Recovery i of N" table per target,
-// in the flavour's words.
+// DisplayRecords is Greenplum's display of a recovery without -i or -p
+// (spec §4.6 step 3): the recovery type, then one "Recovery i of N" table
+// per target, in the flavour's words.
 func DisplayRecords(f cluster.Flavour, ts []target) []gplog.Record {
-	recs := displayHead(f, "Standard")
+	return displayRecords(f, []string{recoveryType("Standard")}, ts)
+}
+
+// recoveryType is the display's "Recovery type" line.
+func recoveryType(kind string) string { return fmt.Sprintf("%-27s= %s", "Recovery type", kind) }
+
+// displayHeader is the display's lines about where the targets come from:
+// -i's, -p's with each pool host, or the standard recovery's.
+func (r *recovery) displayHeader() []string {
+	switch {
+	case r.opts.ConfigFile != "":
+		return []string{"Recovery from configuration -i option supplied"}
+	case r.opts.SpareHosts != "":
+		head := []string{recoveryType("Pool Host")}
+		for _, h := range r.spareHosts {
+			head = append(head, fmt.Sprintf("%-27s= %s", "Pool host for recovery", h))
+		}
+		return head
+	}
+	return []string{recoveryType("Standard")}
+}
+
+// displayRecords is the display with head after its title; a target at a
+// new location shows it as "Recovery Target instance ..." rows.
+func displayRecords(f cluster.Flavour, head []string, ts []target) []gplog.Record {
+	recs := displayHead(f, head...)
 	for i, t := range ts {
 		recs = append(recs, info(fmt.Sprintf("Recovery %d of %d", i+1, len(ts))), info(displaySeparator))
 		var tb render.Table
@@ -33,7 +58,14 @@ func DisplayRecords(f cluster.Flavour, ts []target) []gplog.Record {
 		tb.Add("Recovery Source instance address", "= "+t.Source.Address)
 		tb.Add("Recovery Source instance directory", "= "+t.Source.DataDir)
 		tb.Add("Recovery Source instance port", "= "+strconv.Itoa(t.Source.Port))
-		tb.Add("Recovery Target", "= in-place")
+		if m := t.Move; m != nil {
+			tb.Add("Recovery Target instance host", "= "+m.Hostname)
+			tb.Add("Recovery Target instance address", "= "+m.Address)
+			tb.Add("Recovery Target instance directory", "= "+m.DataDir)
+			tb.Add("Recovery Target instance port", "= "+strconv.Itoa(m.Port))
+		} else {
+			tb.Add("Recovery Target", "= in-place")
+		}
 		recs = append(recs, tb.Records()...)
 		recs = append(recs, info(displaySeparator))
 	}
@@ -43,14 +75,14 @@ func DisplayRecords(f cluster.Flavour, ts []target) []gplog.Record {
 func info(msg string) gplog.Record { return gplog.Record{Level: slog.LevelInfo, Msg: msg} }
 
 // displayHead is the head of every gprecoverseg display: the parameters'
-// title and the recovery type (Standard or Rebalance).
-func displayHead(f cluster.Flavour, kind string) []gplog.Record {
-	return []gplog.Record{
-		info(f.ProductWord() + " instance recovery parameters"),
-		info(displaySeparator),
-		info(fmt.Sprintf("%-27s= %s", "Recovery type", kind)),
-		info(displaySeparator),
+// title and the lines about the recovery's kind (Standard, Rebalance, Pool
+// Host with its hosts, or -i's configuration), between separators.
+func displayHead(f cluster.Flavour, head ...string) []gplog.Record {
+	recs := []gplog.Record{info(f.ProductWord() + " instance recovery parameters"), info(displaySeparator)}
+	for _, h := range head {
+		recs = append(recs, info(h))
 	}
+	return append(recs, info(displaySeparator))
 }
 
 // PlanView is the recovery plan, an addition printed before Greenplum's
@@ -63,6 +95,8 @@ func PlanView(ts []target) render.View {
 		switch {
 		case t.Plan.Impossible != "":
 			method += " (cannot work)"
+		case t.Move != nil:
+			method += fmt.Sprintf(" (pg_basebackup to %s:%d %s)", t.Move.Hostname, t.Move.Port, t.Move.DataDir)
 		case t.Full:
 			method += " (pg_basebackup)"
 		case t.Differential:
@@ -116,5 +150,8 @@ func (r *recovery) display(ctx context.Context, ts []target) {
 			log.Error(fmt.Sprintf("%s: %s recovery cannot work: %s", t.label(), strings.ToLower(t.Method()), t.Plan.Impossible))
 		}
 	}
-	gplog.Emit(ctx, log, DisplayRecords(r.f, ts))
+	gplog.Emit(ctx, log, displayRecords(r.f, r.displayHeader(), ts))
+	for _, w := range r.recoveryWarnings(ts) {
+		log.Warn(w)
+	}
 }

@@ -14,9 +14,9 @@ import (
 
 // dryRun is --dry-run (an addition): after the read-only checks and the
 // plan, every command each host would run and every statement, then exit
-// 0 with nothing changed. A full recovery's own steps are printed by
-// pkg/buildmirrors after its read-only checks, as gpaddmirrors --dry-run
-// prints them.
+// 0 with nothing changed. The full recoveries' steps (in place and to new
+// locations) are printed by pkg/buildmirrors after its read-only checks,
+// as gpaddmirrors --dry-run prints them; the incremental ones' after.
 func (r *recovery) dryRun(ctx context.Context, ts []target) error {
 	log := r.env.Log
 	log.Info("Dry run: the steps below would run; only the read-only checks ran")
@@ -27,10 +27,10 @@ func (r *recovery) dryRun(ctx context.Context, ts []target) error {
 	if r.opts.Differential {
 		return r.dryRunDifferential(ctx, ts)
 	}
-	stops := r.stopCommands(ts)
-	if r.opts.Full {
-		printStep(log.Info, "stop the failed segments that still run", stops, nil)
-		_, err := buildmirrors.Run(ctx, r.buildEnv(nil), r.buildOptions(true), r.mirrors(ts))
+	inc, full, _, _ := splitTargets(ts)
+	if len(full) > 0 {
+		printStep(log.Info, "stop the failed segments that still run", r.stopCommands(full), nil)
+		_, err := buildmirrors.Run(ctx, r.buildEnv(nil), r.buildOptions(true), r.mirrors(full))
 		var ie *buildmirrors.InputError
 		if errors.As(err, &ie) {
 			return &app.ExpectedError{Err: err}
@@ -38,20 +38,23 @@ func (r *recovery) dryRun(ctx context.Context, ts []target) error {
 		if err != nil {
 			return app.Errorf("%w", err)
 		}
+	}
+	if len(inc) == 0 {
 		log.Info(fmt.Sprintf("Dry run: %d segment(s) planned; nothing was changed", len(ts)))
 		return nil
 	}
-	hba, err := r.hbaCommands(ctx, ts)
+	stops := r.stopCommands(inc)
+	hba, err := r.hbaCommands(ctx, inc)
 	if err != nil {
 		return err
 	}
-	catalog, err := r.catalogStatements(ts)
+	catalog, err := r.catalogStatements(inc)
 	if err != nil {
 		return app.Errorf("%w", err)
 	}
 	var setup, stream, fts []string
 	var recov []remote.Command
-	for _, t := range ts {
+	for _, t := range inc {
 		where := fmt.Sprintf("source %s:%d (utility): ", t.Source.Address, t.Source.Port)
 		setup = append(setup, where+"CHECKPOINT")
 		stream = append(stream, where+cluster.Statement{SQL: buildmirrors.StreamingSQL, Args: []any{buildmirrors.WalReceiverName}}.String())

@@ -13,18 +13,23 @@ import (
 // stepCopying is the journal step of a full copy under way.
 const stepCopying = "copying"
 
-// mirrors are the in-place full recoveries of ts as buildmirrors builds
-// them: each failed instance's own registered directory overwritten from
+// mirrors are the full recoveries of ts as buildmirrors builds them: in
+// place, each failed instance's own registered directory overwritten from
 // its source. A target the earlier run's journal was copying into may hold
 // that run's half-written copy, and is vouched for.
+//
+// A recovery to a new location is a mirror built there from its source,
+// replacing the failed row (buildmirrors' From); the failed instance's own
+// directory is not touched. A half-written copy an earlier run left at the
+// new location is copied over.
 func (r *recovery) mirrors(ts []target) []buildmirrors.Mirror {
 	ms := make([]buildmirrors.Mirror, len(ts))
 	for i, t := range ts {
-		ms[i] = buildmirrors.Mirror{Source: t.Source, Target: t.Failed, Overwrite: true, ProgressFile: t.ProgressFile}
-		if r.prev != nil {
-			if it, ok := r.prev.Item(t.Failed.DBID); ok && it.Method == "full" && it.Step == stepCopying {
-				ms[i].PartialCopy = true
-			}
+		ms[i] = buildmirrors.Mirror{Source: t.Source, Target: t.Failed, Overwrite: true, ProgressFile: t.ProgressFile,
+			PartialCopy: r.wasCopying(t)}
+		if t.Move != nil {
+			failed := t.Failed
+			ms[i].Target, ms[i].Overwrite, ms[i].From = *t.Move, false, &failed
 		}
 	}
 	return ms
@@ -73,6 +78,9 @@ func (r *recovery) recoverFull(ctx context.Context, ts []target) ([]outcome, err
 	log := r.env.Log
 	out := make([]outcome, len(ts))
 	r.stopFailed(ctx, ts, out)
+	if err := r.waitMarkedDown(ctx, ts, out); err != nil {
+		return nil, err
+	}
 	var keep []target
 	var idx []int
 	for i, t := range ts {
@@ -92,7 +100,7 @@ func (r *recovery) recoverFull(ctx context.Context, ts []target) ([]outcome, err
 	view := r.newProgressView(keep)
 	onLine := func(k int, line string) { view.update(keep[k].Failed.DBID, line) }
 	for _, t := range keep {
-		r.step(t, stepCopying, "pid file "+buildmirrors.PIDFile(buildmirrors.Mirror{Target: t.Failed}))
+		r.step(t, stepCopying, "pid file "+buildmirrors.PIDFile(buildmirrors.Mirror{Target: t.at()}))
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -152,7 +160,7 @@ func (r *recovery) forgetRewinds(ctx context.Context, ts []target, out []outcome
 	files := map[string][]string{}
 	var hosts []string
 	for i, t := range ts {
-		if out[i].Kind != "" {
+		if out[i].Kind != "" || t.Move != nil {
 			continue
 		}
 		h := t.Failed.Hostname

@@ -53,8 +53,9 @@ func (r *recovery) beginJournal(ts []target) error {
 	rec := oplock.Record{Tool: Tool, PID: r.env.PID, Started: r.env.Start, Args: r.env.Args}
 	for _, t := range ts {
 		method := strings.ToLower(t.Method())
-		rec.Items = append(rec.Items, oplock.Item{DBID: t.Failed.DBID, Method: method, Host: t.Failed.Hostname,
-			DataDir: t.Failed.DataDir, Port: t.Failed.Port, Step: stepPlanned})
+		at := t.at()
+		rec.Items = append(rec.Items, oplock.Item{DBID: at.DBID, Method: method, Host: at.Hostname,
+			DataDir: at.DataDir, Port: at.Port, From: t.movedFrom(), Step: stepPlanned})
 	}
 	j, err := oplock.NewJournal(r.co.DataDir, rec)
 	if err != nil {
@@ -85,18 +86,29 @@ func (r *recovery) recover(ctx context.Context, ts []target) error {
 	// the recovery itself: the root context, which the first Ctrl-C
 	// cancels, must not stop the catalog update or the FTS probe.
 	wctx := context.WithoutCancel(ctx)
-	var out []outcome
-	var err error
-	switch {
-	case r.opts.Full:
-		out, err = r.recoverFull(wctx, ts)
-	case r.opts.Differential:
-		out, err = r.recoverDifferential(wctx, ts)
-	default:
-		out, err = r.recoverIncremental(wctx, ts)
+	out := make([]outcome, len(ts))
+	inc, full, incIdx, fullIdx := splitTargets(ts)
+	inPlace := r.recoverIncremental
+	if r.opts.Differential { // never with -i or -p, nor -F
+		inPlace = r.recoverDifferential
 	}
-	if err != nil {
-		return err
+	if len(inc) > 0 {
+		o, err := inPlace(wctx, inc)
+		if err != nil {
+			return err
+		}
+		for k, i := range incIdx {
+			out[i] = o[k]
+		}
+	}
+	if len(full) > 0 {
+		o, err := r.recoverFull(wctx, full)
+		if err != nil {
+			return err
+		}
+		for k, i := range fullIdx {
+			out[i] = o[k]
+		}
 	}
 	return r.report(wctx, ts, out)
 }
@@ -110,6 +122,9 @@ func (r *recovery) recoverIncremental(ctx context.Context, ts []target) ([]outco
 	}
 	log.Info(fmt.Sprintf("%d segment(s) to recover", len(ts)))
 	r.stopFailed(ctx, ts, out)
+	if err := r.waitMarkedDown(ctx, ts, out); err != nil {
+		return nil, err
+	}
 	if err := r.setup(ctx, ts, out); err != nil {
 		return nil, err
 	}
@@ -207,6 +222,9 @@ func (r *recovery) stopCommands(ts []target) []remote.Command {
 	args := map[string][]string{}
 	for _, t := range ts {
 		h := t.Failed.Hostname
+		if _, down := r.unreachable[h]; down {
+			continue // a segment moved off a host that does not answer
+		}
 		if _, seen := args[h]; !seen {
 			hosts = append(hosts, h)
 			args[h] = []string{r.co.GPHome, shm}
@@ -227,6 +245,11 @@ func (r *recovery) stopCommands(ts []target) []remote.Command {
 func (r *recovery) stopFailed(ctx context.Context, ts []target, out []outcome) {
 	log := r.env.Log
 	log.Info(fmt.Sprintf("Ensuring %d failed segment(s) are stopped", len(ts)))
+	for _, t := range ts {
+		if _, down := r.unreachable[t.Failed.Hostname]; down {
+			log.Info(fmt.Sprintf("Skipping shared memory cleanup and gpsegstop on unreachable host: %s segment: %d", t.Failed.Hostname, t.Failed.ContentID))
+		}
+	}
 	byDBID := map[int]int{}
 	for i, t := range ts {
 		byDBID[t.Failed.DBID] = i
@@ -552,7 +575,7 @@ func (r *recovery) removeProgressFiles(ctx context.Context, ts []target, out []o
 		if out[i].Kind == "incremental" || out[i].Kind == "full" || out[i].Kind == "differential" || out[i].Kind == "interrupted" {
 			continue
 		}
-		h := t.Failed.Hostname
+		h := t.at().Hostname
 		if _, seen := files[h]; !seen {
 			hosts = append(hosts, h)
 		}

@@ -255,7 +255,7 @@ func (r *recovery) dryRewinds(ctx context.Context, ts []target, data map[int]seg
 	var cmds []remote.Command
 	var dbids []int
 	for _, t := range ts {
-		if d, ok := data[t.Failed.DBID]; !ok || d.ExitCode != 0 {
+		if d, ok := data[t.Failed.DBID]; !ok || d.ExitCode != 0 || t.Full {
 			continue
 		}
 		conn := sourceServer(t.Source, "gprecoverseg_plan")

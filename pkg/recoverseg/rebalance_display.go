@@ -19,7 +19,7 @@ import (
 // step 3): the recovery type, then one "Unbalanced segment i of N" table
 // per unbalanced row.
 func RebalanceRecords(f cluster.Flavour, rows []cluster.Segment) []gplog.Record {
-	recs := displayHead(f, "Rebalance")
+	recs := displayHead(f, recoveryType("Rebalance"))
 	for i, s := range rows {
 		recs = append(recs, info(fmt.Sprintf("Unbalanced segment %d of %d", i+1, len(rows))), info(displaySeparator))
 		var tb render.Table

@@ -62,7 +62,8 @@ func (r *recovery) report(_ context.Context, ts []target, out []outcome) error {
 				if t.Full == incremental {
 					continue
 				}
-				log.Info(fmt.Sprintf(" hostname: %s; port: %d; logfile: %s; recoverytype: %s", t.Failed.Hostname, t.Failed.Port, t.ProgressFile, strings.ToLower(t.Method())))
+				at := t.at()
+				log.Info(fmt.Sprintf(" hostname: %s; port: %d; logfile: %s; recoverytype: %s", at.Hostname, at.Port, t.ProgressFile, strings.ToLower(t.Method())))
 			}
 		}
 	}
@@ -122,7 +123,7 @@ func (r *recovery) report(_ context.Context, ts []target, out []outcome) error {
 // datadirLines are the " hostname: ...; port: ...; datadir: ..." lines.
 func (r *recovery) datadirLines(ts []target, idx []int) {
 	for _, i := range idx {
-		t := ts[i]
-		r.env.Log.Info(fmt.Sprintf(" hostname: %s; port: %d; datadir: %s", t.Failed.Hostname, t.Failed.Port, t.Failed.DataDir))
+		at := ts[i].at()
+		r.env.Log.Info(fmt.Sprintf(" hostname: %s; port: %d; datadir: %s", at.Hostname, at.Port, at.DataDir))
 	}
 }

@@ -35,6 +35,10 @@ type recovery struct {
 	stamp string
 	// ftsSeconds is FTS's promotion time for rebalance's estimate.
 	ftsSeconds int
+	// spareHosts are -p's hosts, as parsed (the display names them).
+	spareHosts []string
+	// notes are the selection's warnings, shown after the display.
+	notes []string
 }
 
 // Run does gprecoverseg's work (spec §4.4, §4.6): the prelude, the lock,
@@ -162,9 +166,15 @@ func (r *recovery) recoverFailed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if r.opts.OutputFile != "" {
+		return r.writeOutput(targets)
+	}
 	if len(targets) == 0 {
 		log.Info("No segments to recover")
 		return r.finishJournal()
+	}
+	if err := r.checkConflicts(targets); err != nil {
+		return err
 	}
 	data, err := r.checkHeapChecksums(ctx, targets)
 	if err != nil {

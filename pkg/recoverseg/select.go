@@ -14,14 +14,26 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
 )
 
-// target is one segment to recover in place: the failed row (status d)
-// and the acting primary of its content, the source.
+// target is one segment to recover: the failed row (status d, or named
+// in a -i file) and the acting primary of its content, the source; in
+// place, or at a new location (Move).
 type target struct {
 	Failed cluster.Segment
 	Source cluster.Segment
-	Full   bool // pg_basebackup (-F), else pg_rewind
+	Full   bool // pg_basebackup (-F, or a new location), else pg_rewind
 	// Differential is rsync (--differential), never with Full.
 	Differential bool
+	// Move, when set, is the failed row at its new location (-i with two
+	// groups, -p): the same dbid, content and roles on another host, port
+	// or directory. Always a full recovery.
+	Move *cluster.Segment
+	// Twice says a -i file named the failed location twice: a full
+	// recovery in place (-o writes both groups back).
+	Twice bool
+	// MovedFrom, for a segment an earlier run of this tool moved to where
+	// it is now and stopped before it ran there, is where it was
+	// (address|port|datadir); it is recovered in full, in place.
+	MovedFrom string
 	// ProgressFile is where the copy's output goes on the target host
 	// (spec §3.2): <logdir>/<pg_rewind|pg_basebackup|rsync>.<stamp>.dbid<d>.out.
 	ProgressFile string
@@ -40,9 +52,19 @@ func (t target) Method() string {
 	return "Incremental"
 }
 
-// label names the target in messages: "dbid 3 (content 1) on sdw1:6001".
+// label names the target in messages: "dbid 3 (content 1) on sdw1:6001",
+// where the recovery lands.
 func (t target) label() string {
-	return fmt.Sprintf("dbid %d (content %d) on %s:%d", t.Failed.DBID, t.Failed.ContentID, t.Failed.Hostname, t.Failed.Port)
+	at := t.at()
+	return fmt.Sprintf("dbid %d (content %d) on %s:%d", at.DBID, at.ContentID, at.Hostname, at.Port)
+}
+
+// at is where the recovery lands: the new location, or the failed row.
+func (t target) at() cluster.Segment {
+	if t.Move != nil {
+		return *t.Move
+	}
+	return t.Failed
 }
 
 // SQL of the selection (spec §4.4.1).
@@ -59,47 +81,30 @@ const (
 // sourceTimeout bounds the connection to a source and its query.
 const sourceTimeout = 20 * time.Second
 
-// selectTargets is spec §4.4.1: every segment row with status d, paired
-// with its acting primary, minus those on unreachable hosts and those whose
+// selectTargets is spec §4.4: the segments to recover as the options say
+// (in place, from a -i file, onto -p spare hosts), minus those whose
 // source already feeds a copy or a rewind (warnings). A source is proven
 // live before anything changes: a content whose failed instance's peer
 // does not answer as an acting primary is a double fault, and the run is
 // refused, naming both instances.
 func (r *recovery) selectTargets(ctx context.Context) ([]target, error) {
-	log := r.env.Log
-	c := r.co.Cluster
 	var out []target
-	for _, failed := range c.Segments() {
-		if failed.IsUp() {
-			continue
-		}
-		var source *cluster.Segment
-		for _, p := range c.Pairs() {
-			if p.Content != failed.ContentID {
-				continue
-			}
-			for _, s := range []*cluster.Segment{p.Primary, p.Mirror} {
-				if s != nil && s.DBID != failed.DBID {
-					source = s
-				}
-			}
-		}
-		if source == nil {
-			return nil, app.Errorf("No peer found for dbid %d. liveSegment is None", failed.DBID)
-		}
-		if _, down := r.unreachable[failed.Hostname]; down {
-			log.Warn(fmt.Sprintf("Not recovering segment %d because %s is unreachable", failed.DBID, failed.Hostname))
-			continue
-		}
-		if err := validSource(failed, *source, r.unreachable); err != nil {
-			return nil, err
-		}
-		out = append(out, target{Failed: failed, Source: *source, Full: r.opts.Full, Differential: r.opts.Differential})
+	var err error
+	switch {
+	case r.opts.ConfigFile != "":
+		out, err = r.fromFile(ctx)
+	case r.opts.SpareHosts != "":
+		out, err = r.ontoSpares(ctx)
+	default:
+		out, err = r.inPlace()
+	}
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, nil
 	}
-	out, err := r.skipBusy(ctx, out)
+	out, err = r.skipBusy(ctx, out)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +126,46 @@ func (r *recovery) selectTargets(ctx context.Context) ([]target, error) {
 		out[i].ProgressFile = filepath.Join(logDir, fmt.Sprintf("%s.%s.dbid%d.out", tool, r.stamp, out[i].Failed.DBID))
 	}
 	return out, nil
+}
+
+// inPlace is spec §4.4.1: every segment row with status d, paired with its
+// acting primary, minus those on unreachable hosts (a warning).
+func (r *recovery) inPlace() ([]target, error) {
+	var out []target
+	for _, failed := range r.co.Cluster.Segments() {
+		if failed.IsUp() {
+			continue
+		}
+		source, err := r.peerOf(failed)
+		if err != nil {
+			return nil, err
+		}
+		if _, down := r.unreachable[failed.Hostname]; down {
+			r.env.Log.Warn(fmt.Sprintf("Not recovering segment %d because %s is unreachable", failed.DBID, failed.Hostname))
+			continue
+		}
+		if err := validSource(failed, source, r.unreachable); err != nil {
+			return nil, err
+		}
+		out = append(out, target{Failed: failed, Source: source, Full: r.opts.Full, Differential: r.opts.Differential})
+	}
+	return out, nil
+}
+
+// peerOf is the other instance of failed's content, the source of its
+// recovery.
+func (r *recovery) peerOf(failed cluster.Segment) (cluster.Segment, error) {
+	for _, p := range r.co.Cluster.Pairs() {
+		if p.Content != failed.ContentID {
+			continue
+		}
+		for _, s := range []*cluster.Segment{p.Primary, p.Mirror} {
+			if s != nil && s.DBID != failed.DBID {
+				return *s, nil
+			}
+		}
+	}
+	return cluster.Segment{}, app.Errorf("No peer found for dbid %d. liveSegment is None", failed.DBID)
 }
 
 // validSource is §3's triple validation of a source, from the catalog.
