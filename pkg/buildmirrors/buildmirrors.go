@@ -121,6 +121,10 @@ type Env struct {
 	// that a rerun after kill -9 knows its own work. An error fails every
 	// mirror still alive, which is cleaned up, and nothing more runs.
 	BeforeStep func(step string, outcomes []Outcome) error
+	// OnCopyStart, when set, is called with a mirror's index just before
+	// its copy starts: after every check, so that a caller's record that
+	// the copy began (gprecoverseg's journal) never precedes a refusal.
+	OnCopyStart func(i int)
 }
 
 // Outcome is what happened to one mirror.

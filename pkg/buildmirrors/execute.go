@@ -104,6 +104,11 @@ func runCopy(ctx context.Context, r *run, s Step) {
 	for _, i := range idx {
 		r.copyRan[i] = true
 	}
+	if r.env.OnCopyStart != nil {
+		for _, i := range idx {
+			r.env.OnCopyStart(i)
+		}
+	}
 	prog := newProgress(r, idx)
 	for k := range cmds {
 		cmds[k].OnLine = prog.onLine(idx[k])

@@ -242,3 +242,38 @@ func TestMoveSteps(t *testing.T) {
 		t.Errorf("move step SQL %v, register step SQL %v", move.SQL, register.SQL)
 	}
 }
+
+// TestCopyStartAfterChecks: OnCopyStart, the caller's record that a copy
+// began, is told of each copy just before it starts, and never when the
+// checks refuse: a journal must not vouch for a directory no copy wrote.
+func TestCopyStartAfterChecks(t *testing.T) {
+	var mu sync.Mutex
+	var started []int
+	var copiedAfterStart []bool
+	ex := &remotetest.Fake{}
+	inner := fakeHosts(nil, nil)
+	ex.OnFunc(func(c remote.Command) (remotetest.Response, bool) {
+		if strings.HasPrefix(c.Label, "pg_basebackup") {
+			mu.Lock()
+			copiedAfterStart = append(copiedAfterStart, len(started) == 1)
+			mu.Unlock()
+		}
+		res := inner.Exec(t.Context(), c)
+		return remotetest.Response{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}, true
+	})
+	e := env(ex, moveDB(failedOver()))
+	e.OnCopyStart = func(i int) { mu.Lock(); started = append(started, i); mu.Unlock() }
+	if _, err := buildmirrors.Run(t.Context(), e, recoverOpts(), []buildmirrors.Mirror{moveToSdw3()}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(started, []int{0}) || !slices.Equal(copiedAfterStart, []bool{true}) {
+		t.Errorf("copy starts %v, copies after their start %v", started, copiedAfterStart)
+	}
+
+	started = nil
+	refuse := env(fakeHosts(map[int]string{2: "state=notempty gpdbid= port= standby=0 pid= busy=0 avail=1 copied="}, nil), moveDB(failedOver()))
+	refuse.OnCopyStart = func(i int) { started = append(started, i) }
+	if _, err := buildmirrors.Run(t.Context(), refuse, recoverOpts(), []buildmirrors.Mirror{moveToSdw3()}); err == nil || len(started) != 0 {
+		t.Errorf("refused run: %v, copy starts %v", err, started)
+	}
+}

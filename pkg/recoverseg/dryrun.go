@@ -30,7 +30,7 @@ func (r *recovery) dryRun(ctx context.Context, ts []target) error {
 	inc, full, _, _ := splitTargets(ts)
 	if len(full) > 0 {
 		printStep(log.Info, "stop the failed segments that still run", r.stopCommands(full), nil)
-		_, err := buildmirrors.Run(ctx, r.buildEnv(nil), r.buildOptions(true), r.mirrors(full))
+		_, err := buildmirrors.Run(ctx, r.buildEnv(nil, nil), r.buildOptions(true), r.mirrors(full))
 		var ie *buildmirrors.InputError
 		if errors.As(err, &ie) {
 			return &app.ExpectedError{Err: err}

@@ -52,8 +52,9 @@ func (r *recovery) buildOptions(dry bool) buildmirrors.Options {
 	}
 }
 
-// buildEnv is the pipeline's environment for this run.
-func (r *recovery) buildEnv(onLine func(i int, line string)) buildmirrors.Env {
+// buildEnv is the pipeline's environment for this run; onLine and
+// onCopy, when set, receive the copies' lines and starts.
+func (r *recovery) buildEnv(onLine func(i int, line string), onCopy func(i int)) buildmirrors.Env {
 	return buildmirrors.Env{
 		Log:           r.env.Log,
 		Progress:      r.env.Progress,
@@ -64,6 +65,7 @@ func (r *recovery) buildEnv(onLine func(i int, line string)) buildmirrors.Env {
 		LookupHost:    r.opts.LookupHost,
 		Now:           r.env.Now,
 		OnCopyLine:    onLine,
+		OnCopyStart:   onCopy,
 	}
 }
 
@@ -99,15 +101,15 @@ func (r *recovery) recoverFull(ctx context.Context, ts []target) ([]outcome, err
 	}
 	view := r.newProgressView(keep)
 	onLine := func(k int, line string) { view.update(keep[k].Failed.DBID, line) }
-	for _, t := range keep {
-		r.step(t, stepCopying, "pid file "+buildmirrors.PIDFile(buildmirrors.Mirror{Target: t.at()}))
+	onCopy := func(k int) {
+		r.step(keep[k], stepCopying, "pid file "+buildmirrors.PIDFile(buildmirrors.Mirror{Target: keep[k].at()}))
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	interrupted := false
 	stopSignals := r.handleSignals(rctx, cancel, &interrupted)
 	stopView := view.start(rctx)
-	rep, err := buildmirrors.Run(rctx, r.buildEnv(onLine), r.buildOptions(false), ms)
+	rep, err := buildmirrors.Run(rctx, r.buildEnv(onLine, onCopy), r.buildOptions(false), ms)
 	stopSignals()
 	if verr := stopView(); verr != nil {
 		log.Warn(verr.Error())
