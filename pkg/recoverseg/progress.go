@@ -141,7 +141,7 @@ func (v *progressView) refresh() {
 		if !ok {
 			continue
 		}
-		line := fmt.Sprintf("%s (dbid %d): %s", t.Failed.Hostname, dbid, text)
+		line := fmt.Sprintf("%s (dbid %d): %s", t.at().Hostname, dbid, text)
 		if v.inPlace {
 			line += v.rate(dbid, text) + "\x1b[K"
 		}
