@@ -208,8 +208,15 @@ func TestRelocate(t *testing.T) {
 	target := filepath.Join(d.dir, h3, "relocated", "gpseg0")
 	newPort := d.coordPort + 50
 	moveFile := confFile(t, "# content 0's former primary to "+h3, loc(failed)+" "+fmt.Sprintf("%s|%d|%s", h3, newPort, target))
+	// Each step works on what the one before left: the first to fail ends
+	// the test.
+	step := func(name string, f func(t *testing.T)) {
+		if !t.Run(name, f) {
+			t.FailNow()
+		}
+	}
 
-	t.Run("non-empty target refused", func(t *testing.T) {
+	step("non-empty target refused", func(t *testing.T) {
 		if err := os.MkdirAll(target, 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +244,7 @@ func TestRelocate(t *testing.T) {
 		}
 	})
 
-	t.Run("killed between the catalog and the start, then rerun", func(t *testing.T) {
+	step("killed between the catalog and the start, then rerun", func(t *testing.T) {
 		d.killedMove(t, moveFile, failed, target, h3, newPort)
 		code, out := d.blind(t, "gprecoverseg", "-a", "-i", moveFile)
 		if code != 0 {
@@ -260,7 +267,7 @@ func TestRelocate(t *testing.T) {
 		}
 	})
 
-	t.Run("rebalance: the moved instance serves every row", func(t *testing.T) {
+	step("rebalance: the moved instance serves every row", func(t *testing.T) {
 		code, out := d.blind(t, "gprecoverseg", "-a", "-r")
 		if code != 0 {
 			t.Fatalf("gprecoverseg -r: exit %d\n%s", code, out)
@@ -273,7 +280,7 @@ func TestRelocate(t *testing.T) {
 		}
 	})
 
-	t.Run("-o with -p, then -p", func(t *testing.T) {
+	step("-o with -p, then -p", func(t *testing.T) {
 		f1 := d.killPrimary(t, 1)
 		// The failed host's disk is lost. (The hosts of the bed share one
 		// file system, so -p, which keeps the data directory, needs the old
@@ -317,7 +324,7 @@ func TestRelocate(t *testing.T) {
 		}
 	})
 
-	t.Run("-o, then -i of the file", func(t *testing.T) {
+	step("-o, then -i of the file", func(t *testing.T) {
 		again := d.killPrimary(t, 0)
 		out1 := filepath.Join(t.TempDir(), "inplace.conf")
 		code, out := d.blind(t, "gprecoverseg", "-o", out1)
