@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/gpmgmt/gpmgmt/internal/golden"
 	"github.com/gpmgmt/gpmgmt/pkg/buildmirrors"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster/clustertest"
@@ -276,4 +277,50 @@ func TestCopyStartAfterChecks(t *testing.T) {
 	if _, err := buildmirrors.Run(t.Context(), refuse, recoverOpts(), []buildmirrors.Mirror{moveToSdw3()}); err == nil || len(started) != 0 {
 		t.Errorf("refused run: %v, copy starts %v", err, started)
 	}
+}
+
+// TestMoveStatementsGP6 pins the move's transaction in Greenplum 6's
+// dialect (golden): gp_remove_segment_mirror, gp_add_segment with the same
+// dbid and Greenplum's 'm', 'm', 'n', 'd' (its server puts the preferred
+// role back, as no row of the content is the preferred primary), the
+// history text of a full recovery; a peer still marked in sync is set not
+// in sync; two moves go in content order. The spelling of gp_add_segment
+// and of the history INSERT is the one pkg/cluster compares with the
+// gpaddmirrors -v transcript of a real Greenplum 6.
+func TestMoveStatementsGP6(t *testing.T) {
+	segs := failedOver()
+	c, err := cluster.New(segs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	render := func(name string, stmts []cluster.Statement) {
+		out.WriteString("### " + name + "\n")
+		for _, s := range stmts {
+			out.WriteString(s.String() + "\n--\n")
+		}
+	}
+	stmts, done, err := buildmirrors.MoveStatements("gprecoverseg", c, []buildmirrors.Mirror{moveToSdw3()})
+	if err != nil || len(done) != 0 {
+		t.Fatal(err, done)
+	}
+	render("failed former primary after an FTS failover", stmts)
+
+	// Content 1's mirror down, its primary still marked in sync (FTS has
+	// not run), moved with content 0's former primary.
+	both := failedOver()
+	both[4].Status = cluster.StatusDown
+	c2, err := cluster.New(both)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m1 := both[4]
+	m1.Hostname, m1.Address, m1.DataDir = "sdw4", "sdw4", "/data2/mirror/o'brien/gpseg1"
+	from1 := both[4]
+	stmts, _, err = buildmirrors.MoveStatements("gprecoverseg", c2, []buildmirrors.Mirror{{Source: both[3], Target: m1, From: &from1}, moveToSdw3()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	render("two moves, one peer still in sync", stmts)
+	golden.Check(t, "buildmirrors", "move_gp6.golden", []byte(out.String()))
 }
