@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/internal/golden"
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster/clustertest"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
 	"github.com/gpmgmt/gpmgmt/pkg/oplock"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
@@ -375,4 +377,43 @@ func TestDisplayNewLocations(t *testing.T) {
 		lines = append(lines, l)
 	}
 	golden.Check(t, "recoverseg", "display_new_locations.golden", []byte(strings.Join(lines, "\n")))
+}
+
+// TestWaitMarkedDown: a segment a -i file named while it was up, once
+// stopped, is waited for: an FTS probe is asked for, the catalog read
+// again, Greenplum's lines logged, and the run goes on from the catalog
+// as read then (the target down, its source's mode as FTS left it).
+func TestWaitMarkedDown(t *testing.T) {
+	segs := degraded()
+	rig := newSelectRig(t, segs)
+	up := rig.r.co.Cluster.All()
+	var mirror2, primary2 cluster.Segment
+	for _, s := range up {
+		switch s.DBID {
+		case 7:
+			mirror2 = s
+		case 6:
+			primary2 = s
+		}
+	}
+	after := degraded()
+	after[6].Status, after[6].Mode, after[5].Mode = cluster.StatusDown, cluster.ModeNotSynced, cluster.ModeNotSynced
+	rig.coord.On(cluster.LoadSQL, clustertest.SegmentRows(after))
+	rig.coord.On(cluster.FTSProbeSQL, clustertest.Bool(true))
+	ts := []target{{Failed: mirror2, Source: primary2}}
+	if err := rig.r.waitMarkedDown(t.Context(), ts, make([]outcome, 1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[INFO]:-Waiting for segments to be marked down.", "[INFO]:-This may take up to 1800 seconds on large clusters.",
+		"[INFO]:-1 of 1 segments have been marked down."} {
+		if !strings.Contains(rig.out.String(), want) {
+			t.Errorf("no %q in:\n%s", want, rig.out)
+		}
+	}
+	if ts[0].Failed.IsUp() || ts[0].Source.Mode != cluster.ModeNotSynced || !slices.Contains(rig.coord.SQL(), cluster.FTSProbeSQL) {
+		t.Errorf("after the wait: %+v; SQL %v", ts[0], rig.coord.SQL())
+	}
+	if s, _ := rig.r.co.Cluster.ByDBID(7); s.IsUp() {
+		t.Error("the run still works from the catalog read before the wait")
+	}
 }
