@@ -178,8 +178,9 @@ func (d relocDemo) wantRow(t *testing.T, dbid int, host string, port int, dir st
 //     again finishes the move, the history holds Greenplum's row, the
 //     pair syncs, and gprecoverseg -r makes the moved instance the
 //     primary, serving every row written before;
-//  2. content 1's primary is killed and its data directory lost: -o with
-//     -p writes the move, and -p itself moves it onto the spare host;
+//  2. content 1's primary is killed, its host answers no SSH any more and
+//     its data directory is lost: -o with -p writes the move, and -p itself
+//     moves it onto the spare host;
 //  3. content 0's primary (the moved instance) is killed again: -o writes
 //     the in-place recovery, and -i of that file recovers it.
 func TestRelocate(t *testing.T) {
@@ -280,11 +281,12 @@ func TestRelocate(t *testing.T) {
 		}
 	})
 
-	step("-o with -p, then -p", func(t *testing.T) {
+	step("-o with -p, then -p, the failed host gone", func(t *testing.T) {
 		f1 := d.killPrimary(t, 1)
-		// The failed host's disk is lost. (The hosts of the bed share one
-		// file system, so -p, which keeps the data directory, needs the old
-		// one gone.)
+		// The failed instance's host is gone: it answers no SSH, and its
+		// disk is lost. (The hosts of the bed share one file system, so -p,
+		// which keeps the data directory, needs the old one gone.)
+		dead := []string{"HOME=" + unreachableHome(t, f1.Hostname)}
 		if err := os.RemoveAll(f1.DataDir); err != nil {
 			t.Fatal(err)
 		}
@@ -295,7 +297,7 @@ func TestRelocate(t *testing.T) {
 			}
 		}
 		out1 := filepath.Join(t.TempDir(), "spare.conf")
-		code, out := d.blind(t, "gprecoverseg", "-o", out1, "-p", h4+","+h3)
+		code, out := d.blindEnv(t, dead, "gprecoverseg", "-o", out1, "-p", h4+","+h3)
 		if code != 0 {
 			t.Fatalf("-o -p: exit %d\n%s", code, out)
 		}
@@ -304,11 +306,12 @@ func TestRelocate(t *testing.T) {
 		if want := fmt.Sprintf("%s %s|%d|%s\n", loc(f1), h4, minPort, f1.DataDir); err != nil || string(b) != want {
 			t.Errorf("-o wrote %q (%v), want %q", b, err, want)
 		}
-		code, out = d.blind(t, "gprecoverseg", "-a", "-p", h4+", "+h3)
+		code, out = d.blindEnv(t, dead, "gprecoverseg", "-a", "-p", h4+", "+h3)
 		if code != 0 {
 			t.Fatalf("-p: exit %d\n%s", code, out)
 		}
 		wantInOrder(t, out,
+			`^\[WARNING\]:-Host `+f1.Hostname+` is unreachable: .+$`,
 			`^\[INFO\]:-Recovery type += Pool Host$`,
 			`^\[INFO\]:-Pool host for recovery += `+h4+`$`,
 			`^\[INFO\]:-Pool host for recovery += `+h3+`$`,
@@ -316,6 +319,7 @@ func TestRelocate(t *testing.T) {
 			`^\[INFO\]:-   Recovery Target instance port += `+strconv.Itoa(minPort)+`$`,
 			`^\[WARNING\]:-The following recovery hosts were not needed:$`,
 			`^\[WARNING\]:-\t`+h3+`$`,
+			`^\[INFO\]:-Skipping shared memory cleanup and gpsegstop on unreachable host: `+f1.Hostname+` segment: 1$`,
 			`^\[INFO\]:-Segments successfully recovered\.$`)
 		waitSynced(t, d.coordPort)
 		d.wantRow(t, f1.DBID, h4, minPort, f1.DataDir, cluster.RoleMirror, cluster.RolePrimary)

@@ -20,7 +20,10 @@ func (r *recovery) checkHeapChecksums(ctx context.Context, ts []target) (map[int
 	word := r.f.CoordinatorWord()
 	var segs []cluster.Segment
 	for _, t := range ts {
-		segs = append(segs, t.Source, t.Failed)
+		segs = append(segs, t.Source)
+		if _, down := r.unreachable[t.Failed.Hostname]; !down {
+			segs = append(segs, t.Failed) // a segment moved off a dead host is not asked
+		}
 	}
 	cmds := segctl.ControlDataCommands(r.co.GPHome, segs)
 	for _, c := range cmds {

@@ -65,12 +65,11 @@ func (r *recovery) reachNewHosts(ctx context.Context, ts []target) error {
 		return nil
 	}
 	slices.Sort(hosts)
-	if err := r.ssh.CheckHostKeys(ctx, hosts); err != nil {
+	if err := r.ssh.CheckHostKeys(ctx, hosts); hostKeyRefusal(err) {
 		return app.Errorf("%w", err)
 	}
 	for h, err := range remote.Reach(ctx, r.runner(len(hosts)), hosts) {
-		r.env.Log.Warn(fmt.Sprintf("Host %s is unreachable", h))
-		r.env.Log.Debug(fmt.Sprintf("Host %s: %v", h, err))
+		r.env.Log.Warn(fmt.Sprintf("Host %s is unreachable: %v", h, err))
 		r.unreachable[h] = err
 	}
 	return nil
