@@ -154,6 +154,35 @@ func confFile(t *testing.T, lines ...string) string {
 // loc is a segment's location as a -i file writes it.
 func loc(s cluster.Segment) string { return fmt.Sprintf("%s|%d|%s", s.Address, s.Port, s.DataDir) }
 
+// tree is every entry under dir, one line each: path, type and mode, and
+// for a file its size and modification time, in walk order. Two trees of
+// the same directory differ when anything in it was created, removed,
+// written or chmod-ed between them.
+func tree(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		line := fmt.Sprintf("%s %s", rel, fi.Mode())
+		if fi.Mode().IsRegular() {
+			line += fmt.Sprintf(" %d %s", fi.Size(), fi.ModTime().Format(time.RFC3339Nano))
+		}
+		out = append(out, line)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walk %s: %v", dir, err)
+	}
+	return out
+}
+
 // wantRow fails t unless dbid's row is at host:port dir, up and in sync,
 // with its roles.
 func (d relocDemo) wantRow(t *testing.T, dbid int, host string, port int, dir string, role, preferred cluster.Role) {
@@ -176,7 +205,9 @@ func (d relocDemo) wantRow(t *testing.T, dbid int, host string, port int, dir st
 //     start (the transaction is held back by a lock the test takes, the
 //     start by a FIFO as the new instance's log file); the same command
 //     again finishes the move, the history holds Greenplum's row, the
-//     pair syncs, and gprecoverseg -r makes the moved instance the
+//     killed instance's own directory is as the failover left it (every
+//     entry's mode, size and modification time), the pair syncs, and
+//     gprecoverseg -r makes the moved instance the
 //     primary, serving every row written before;
 //  2. content 1's primary is killed, its host answers no SSH any more and
 //     its data directory is lost: -o with -p writes the move, and -p itself
@@ -216,6 +247,10 @@ func TestRelocate(t *testing.T) {
 			t.FailNow()
 		}
 	}
+
+	// The killed instance's own directory, which no step below may touch:
+	// a move copies from the acting primary to the new place only.
+	failedTree := tree(t, failed.DataDir)
 
 	step("non-empty target refused", func(t *testing.T) {
 		if err := os.MkdirAll(target, 0o700); err != nil {
@@ -263,8 +298,8 @@ func TestRelocate(t *testing.T) {
 		if d := cmp.Diff(want, d.history(t)); d != "" {
 			t.Errorf("gprecoverseg's history rows (-want +got):\n%s", d)
 		}
-		if _, err := os.Stat(filepath.Join(failed.DataDir, "PG_VERSION")); err != nil {
-			t.Errorf("the failed instance's own directory was touched: %v", err)
+		if d := cmp.Diff(failedTree, tree(t, failed.DataDir)); d != "" {
+			t.Errorf("the failed instance's own directory %s was touched (-before +after):\n%s", failed.DataDir, d)
 		}
 	})
 
