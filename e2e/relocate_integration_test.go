@@ -102,7 +102,8 @@ func (d relocDemo) acting(t *testing.T, content int) cluster.Segment {
 }
 
 // killPrimary kills content's acting primary with SIGKILL and waits for
-// FTS to promote its mirror; it returns the killed instance's row.
+// FTS to promote its peer, whichever its preferred role; it returns the
+// killed instance's row.
 func (d relocDemo) killPrimary(t *testing.T, content int) cluster.Segment {
 	t.Helper()
 	p := d.acting(t, content)
@@ -114,8 +115,32 @@ func (d relocDemo) killPrimary(t *testing.T, content int) cluster.Segment {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 %d: %v", pid, err)
 	}
-	waitFailover(t, d.coordPort, content)
+	d.waitDemoted(t, p.DBID)
 	return d.row(t, p.DBID)
+}
+
+// waitDemoted requests FTS probes until dbid is a down mirror and another
+// instance of its content the primary.
+func (d relocDemo) waitDemoted(t *testing.T, dbid int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	conn := connect(t, "", d.coordPort, false)
+	const demoted = `SELECT count(*) = 2 FROM gp_segment_configuration s
+		JOIN gp_segment_configuration k ON k.content = s.content
+		WHERE k.dbid = $1 AND ((s.dbid = k.dbid AND s.role = 'm' AND s.status = 'd') OR (s.dbid <> k.dbid AND s.role = 'p'))`
+	for {
+		if _, err := conn.Exec(ctx, "SELECT gp_request_fts_probe_scan()"); err != nil {
+			t.Fatalf("dbid %d not demoted within 60 s: %v", dbid, err)
+		}
+		var done bool
+		if err := conn.QueryRow(ctx, demoted, dbid).Scan(&done); err != nil {
+			t.Fatalf("dbid %d not demoted within 60 s: %v", dbid, err)
+		}
+		if done {
+			return
+		}
+	}
 }
 
 // history is gprecoverseg's rows in gp_configuration_history, in order:
@@ -213,7 +238,9 @@ func (d relocDemo) wantRow(t *testing.T, dbid int, host string, port int, dir st
 //     its data directory is lost: -o with -p writes the move, and -p itself
 //     moves it onto the spare host;
 //  3. content 0's primary (the moved instance) is killed again: -o writes
-//     the in-place recovery, and -i of that file recovers it.
+//     the in-place recovery, and -i of that file recovers it;
+//  4. both contents' primaries are killed: one -i file recovers one
+//     incrementally and the other, named twice, in full, both in place.
 func TestRelocate(t *testing.T) {
 	d := newRelocDemo(t)
 	h3, h4 := d.spares[0], d.spares[1]
@@ -386,6 +413,33 @@ func TestRelocate(t *testing.T) {
 			`^\[INFO\]:-Segments successfully recovered\.$`)
 		waitSynced(t, d.coordPort)
 		d.wantRow(t, again.DBID, h3, newPort, target, cluster.RoleMirror, cluster.RolePrimary)
+	})
+
+	step("-i in place and named twice, in one run", func(t *testing.T) {
+		inc, full := d.killPrimary(t, 0), d.killPrimary(t, 1)
+		history := d.history(t)
+		file := confFile(t, loc(inc), loc(full)+" "+loc(full))
+		code, out := d.blind(t, "gprecoverseg", "-a", "-i", file)
+		if code != 0 {
+			t.Fatalf("-i: exit %d\n%s", code, out)
+		}
+		wantInOrder(t, out,
+			`^\[INFO\]:-Recovery 1 of 2$`,
+			`^\[INFO\]:-   Synchronization mode += Incremental$`,
+			`^\[INFO\]:-   Failed instance directory += `+regexp.QuoteMeta(inc.DataDir)+`$`,
+			`^\[INFO\]:-Recovery 2 of 2$`,
+			`^\[INFO\]:-   Synchronization mode += Full$`,
+			`^\[INFO\]:-   Failed instance directory += `+regexp.QuoteMeta(full.DataDir)+`$`,
+			`^\[INFO\]:-   Recovery Target += in-place$`,
+			`^\[INFO\]:-Segments successfully recovered\.$`)
+		waitSynced(t, d.coordPort)
+		d.wantRow(t, inc.DBID, inc.Hostname, inc.Port, inc.DataDir, cluster.RoleMirror, inc.PreferredRole)
+		d.wantRow(t, full.DBID, full.Hostname, full.Port, full.DataDir, cluster.RoleMirror, full.PreferredRole)
+		// Both rows stay where they are: FTS had marked them down and not in
+		// sync, so Greenplum writes nothing, in place, full or not.
+		if d := cmp.Diff(history, d.history(t)); d != "" {
+			t.Errorf("gprecoverseg's history rows changed (-before +after):\n%s", d)
+		}
 	})
 }
 
