@@ -239,8 +239,10 @@ func (d relocDemo) wantRow(t *testing.T, dbid int, host string, port int, dir st
 //     moves it onto the spare host;
 //  3. content 0's primary (the moved instance) is killed again: -o writes
 //     the in-place recovery, and -i of that file recovers it;
-//  4. both contents' primaries are killed: one -i file recovers one
-//     incrementally and the other, named twice, in full, both in place.
+//  4. content 0's primary is killed again: one -i file recovers it
+//     incrementally and, named twice, content 1's mirror, which is up: it
+//     is stopped, waited for until FTS marks it down, and copied in full,
+//     both in place.
 func TestRelocate(t *testing.T) {
 	d := newRelocDemo(t)
 	h3, h4 := d.spares[0], d.spares[1]
@@ -415,10 +417,19 @@ func TestRelocate(t *testing.T) {
 		d.wantRow(t, again.DBID, h3, newPort, target, cluster.RoleMirror, cluster.RolePrimary)
 	})
 
-	step("-i in place and named twice, in one run", func(t *testing.T) {
-		inc, full := d.killPrimary(t, 0), d.killPrimary(t, 1)
+	step("-i: in place, and an up mirror named twice, in one run", func(t *testing.T) {
+		inc := d.killPrimary(t, 0)
+		var up cluster.Segment
+		for _, s := range d.catalog(t) {
+			if s.ContentID == 1 && !s.IsPrimary() {
+				up = s
+			}
+		}
+		if !up.IsUp() || up.Hostname != h4 {
+			t.Fatalf("content 1's mirror is %s, want the instance -p moved to %s, up", up, h4)
+		}
 		history := d.history(t)
-		file := confFile(t, loc(inc), loc(full)+" "+loc(full))
+		file := confFile(t, loc(inc), loc(up)+" "+loc(up))
 		code, out := d.blind(t, "gprecoverseg", "-a", "-i", file)
 		if code != 0 {
 			t.Fatalf("-i: exit %d\n%s", code, out)
@@ -429,14 +440,16 @@ func TestRelocate(t *testing.T) {
 			`^\[INFO\]:-   Failed instance directory += `+regexp.QuoteMeta(inc.DataDir)+`$`,
 			`^\[INFO\]:-Recovery 2 of 2$`,
 			`^\[INFO\]:-   Synchronization mode += Full$`,
-			`^\[INFO\]:-   Failed instance directory += `+regexp.QuoteMeta(full.DataDir)+`$`,
+			`^\[INFO\]:-   Failed instance directory += `+regexp.QuoteMeta(up.DataDir)+`$`,
 			`^\[INFO\]:-   Recovery Target += in-place$`,
+			`^\[INFO\]:-Waiting for segments to be marked down\.$`,
+			`^\[INFO\]:-1 of 1 segments have been marked down\.$`,
 			`^\[INFO\]:-Segments successfully recovered\.$`)
 		waitSynced(t, d.coordPort)
 		d.wantRow(t, inc.DBID, inc.Hostname, inc.Port, inc.DataDir, cluster.RoleMirror, inc.PreferredRole)
-		d.wantRow(t, full.DBID, full.Hostname, full.Port, full.DataDir, cluster.RoleMirror, full.PreferredRole)
-		// Both rows stay where they are: FTS had marked them down and not in
-		// sync, so Greenplum writes nothing, in place, full or not.
+		d.wantRow(t, up.DBID, up.Hostname, up.Port, up.DataDir, cluster.RoleMirror, up.PreferredRole)
+		// Both rows stay where they are, marked down and not in sync by FTS
+		// before the copies: Greenplum writes nothing, in place, full or not.
 		if d := cmp.Diff(history, d.history(t)); d != "" {
 			t.Errorf("gprecoverseg's history rows changed (-before +after):\n%s", d)
 		}
