@@ -36,19 +36,6 @@ func (t target) movedFrom() string {
 	return t.MovedFrom
 }
 
-// wasCopying reports whether the earlier run's journal says it was copying
-// t's source into where t lands when it stopped: that directory may hold
-// its half-written copy.
-func (r *recovery) wasCopying(t target) bool {
-	if r.prev == nil {
-		return false
-	}
-	it, ok := r.prev.Item(t.Failed.DBID)
-	at := t.at()
-	return ok && it.Method == "full" && it.Step == stepCopying &&
-		it.Host == at.Hostname && it.Port == at.Port && filepath.Clean(it.DataDir) == filepath.Clean(at.DataDir)
-}
-
 // reachNewHosts checks the hosts of new locations that are not segment
 // hosts yet, as the catalog's were at the start: their SSH host keys
 // (refused with the lines that fix them) and Greenplum's reachability

@@ -238,7 +238,7 @@ func (r *recovery) skipBusy(ctx context.Context, ts []target) ([]target, error) 
 		case inRecovery:
 			faults = append(faults, &doubleFaultError{Failed: t.Failed, Source: t.Source, Cause: errors.New("is in recovery (a mirror, not a primary)")})
 			continue
-		case copying[t.Source.ContentID] && !(t.Full && r.ownCopy(t)):
+		case copying[t.Source.ContentID] && !(t.Full && r.wasCopying(t)):
 			skipCopy = append(skipCopy, t.Source.ContentID)
 			continue
 		case rewinds > 0 && !r.ownRewind(t):
@@ -276,16 +276,20 @@ func (r *recovery) ownRewind(t target) bool {
 	return ok && it.Method == "incremental"
 }
 
-// ownCopy reports whether the earlier run's journal says it was copying
-// t in full when it stopped: the pg_basebackup its source feeds is that
-// run's orphan, which a full recovery stops by its pid file and starts
-// again instead of skipping the segment.
-func (r *recovery) ownCopy(t target) bool {
+// wasCopying reports whether the earlier run's journal says it was copying
+// t's source into where t lands when it stopped: the pg_basebackup the
+// source feeds is that run's orphan, which a full recovery stops by its
+// pid file and starts again instead of skipping the segment, and the
+// directory may hold its half-written copy. A copy to another place (an
+// earlier move elsewhere) is not this recovery's.
+func (r *recovery) wasCopying(t target) bool {
 	if r.prev == nil {
 		return false
 	}
 	it, ok := r.prev.Item(t.Failed.DBID)
-	return ok && it.Method == "full" && it.Step == stepCopying
+	at := t.at()
+	return ok && it.Method == "full" && it.Step == stepCopying &&
+		it.Host == at.Hostname && it.Port == at.Port && filepath.Clean(it.DataDir) == filepath.Clean(at.DataDir)
 }
 
 // sourceState asks a source, in utility mode, whether it is in recovery

@@ -17,6 +17,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/cluster/clustertest"
 	"github.com/gpmgmt/gpmgmt/pkg/coordinator"
 	"github.com/gpmgmt/gpmgmt/pkg/gplog"
+	"github.com/gpmgmt/gpmgmt/pkg/oplock"
 )
 
 // seg is a row of a 2-host test cluster (host name ≠ address, the same
@@ -142,6 +143,43 @@ func TestSelectSkips(t *testing.T) {
 			}
 			if !strings.Contains(rig.out.String(), "[WARNING]:-"+tt.warning) {
 				t.Errorf("no warning %q:\n%s", tt.warning, rig.out)
+			}
+		})
+	}
+}
+
+// TestSelectOwnCopy: a pg_basebackup from content 0's primary is an
+// earlier full run's orphan when its journal was copying dbid 4 into the
+// very place this run copies to: a full rerun keeps the segment (it stops
+// the orphan and copies again); an incremental rerun, or a journal that
+// was copying it elsewhere, skips it with Greenplum's warning.
+func TestSelectOwnCopy(t *testing.T) {
+	const skipped = "Found pg_basebackup running for segments with contentIds [0], skipping recovery of these segments"
+	for _, tt := range []struct {
+		name string
+		full bool
+		item oplock.Item
+		want string
+	}{
+		{"full rerun, copying there", true, oplock.Item{DBID: 4, Method: "full", Host: "sdw2", Port: 7000, DataDir: "/data/mirror/gpseg0/", Step: stepCopying}, "4<-2 3<-5"},
+		{"incremental rerun", false, oplock.Item{DBID: 4, Method: "full", Host: "sdw2", Port: 7000, DataDir: "/data/mirror/gpseg0", Step: stepCopying}, "3<-5"},
+		{"full rerun, copying elsewhere", true, oplock.Item{DBID: 4, Method: "full", Host: "sdw3", Port: 7000, DataDir: "/data/mirror/gpseg0", Step: stepCopying}, "3<-5"},
+		{"full rerun, the copy done", true, oplock.Item{DBID: 4, Method: "full", Host: "sdw2", Port: 7000, DataDir: "/data/mirror/gpseg0", Step: stepStarted}, "3<-5"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rig := newSelectRig(t, degraded())
+			rig.coord.On(basebackupRunningSQL, clustertest.Rows([]clustertest.Column{{Name: "gp_segment_id", OID: pgtype.Int4OID}}, []any{int32(0)}))
+			rig.r.opts.Full = tt.full
+			rig.r.prev = &oplock.Record{Items: []oplock.Item{tt.item}}
+			ts, err := rig.r.selectTargets(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := dbids(ts); got != tt.want {
+				t.Errorf("targets %q, want %q", got, tt.want)
+			}
+			if warned := strings.Contains(rig.out.String(), "[WARNING]:-"+skipped); warned != (tt.want != "4<-2 3<-5") {
+				t.Errorf("warning %v:\n%s", warned, rig.out)
 			}
 		})
 	}
