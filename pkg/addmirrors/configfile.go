@@ -111,7 +111,6 @@ func parseDataDir(s string, n int) (string, error) {
 	return filepath.Clean(d), nil
 }
 
-
 // WriteMirrorConfig writes lines in the -i format Greenplum's -o writes:
 // <content>|<address>|<port>|<datadir>, one per line, IPv6 literals in
 // [ ]. ParseMirrorConfig reads back the same lines (line numbers aside).

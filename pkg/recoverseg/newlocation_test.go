@@ -189,7 +189,7 @@ func TestOntoSparesRefusals(t *testing.T) {
 	}{
 		{"spare host unreachable", "sdw5", "sdw5", "Cannot recover. The following recovery target hosts are unreachable: ['sdw5']", false},
 		{"empty host name", "sdw5,,sdw6", "", `Invalid value for recover hosts: "sdw5,,sdw6" has an empty host name`, true},
-		{"not a host name", "sdw5;x", "", `Invalid value for recover hosts: "sdw5;x" is not a host name or IP address (character ';')`, true},
+		{"not a host name", "sdw5;x", "", "Invalid value for recover hosts: address sdw5;x contains ';': host names reach ssh, connection strings and command lines; use letters, digits, '.', '-', '_', ':' and '%' (IPv6), optionally inside [ ], not starting with '-'", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rig := newSelectRig(t, degraded())
