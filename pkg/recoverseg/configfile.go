@@ -55,9 +55,9 @@ const maxConfigLineLength = 8192
 //
 // Beyond Greenplum's checks, an address must look like a host name or IP
 // address, a port must be a TCP port, and a new data directory must be one
-// pg_ctl can be given (no control characters, none of the characters its
-// shell would interpret, not /). The file is checked alone; selectFromFile
-// checks it against the catalog.
+// pg_ctl can be given (cluster.CheckPath: no control characters, none of
+// the characters its shell would interpret; and not /). The file is checked
+// alone; selectFromFile checks it against the catalog.
 func ParseConfigFile(r io.Reader, name string) ([]ConfigLine, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
@@ -142,25 +142,20 @@ func parseLocation(parts []string, n int, name string) (Location, error) {
 	if err != nil {
 		return Location{}, app.Errorf("Invalid address on line %d of file %s: %v", n, name, err)
 	}
-	if strings.ContainsFunc(dir, isControl) {
-		return Location{}, app.Errorf("Invalid directory on line %d of file %s: %q contains control characters", n, name, dir)
+	if err := cluster.CheckPath("data directory", dir); err != nil {
+		return Location{}, app.Errorf("Invalid directory on line %d of file %s: %w", n, name, err)
 	}
 	return Location{Address: a, Port: p, DataDir: filepath.Clean(dir)}, nil
 }
 
-// checkNewDataDir refuses a new data directory pg_ctl cannot be given: it
-// starts the postmaster through sh -c with -D "<dir>" in double quotes.
+// checkNewDataDir refuses / as a new data directory (what pg_ctl's shell
+// would interpret is refused for every directory, by parseLocation).
 func checkNewDataDir(dir string, n int, name string) error {
 	if dir == "/" {
 		return app.Errorf("Invalid directory on line %d of file %s: a segment cannot live in /; give the segment's own directory", n, name)
 	}
-	if i := strings.IndexAny(dir, "$`\"\\"); i >= 0 {
-		return app.Errorf("Invalid directory on line %d of file %s: %q contains %q, which the shell pg_ctl starts the server with would interpret; choose another directory", n, name, dir, dir[i])
-	}
 	return nil
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // checkConfigLines is Greenplum's check of the lines against each other,
 // in file order, by address and data directory.

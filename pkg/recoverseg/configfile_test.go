@@ -64,11 +64,11 @@ func TestParseConfigFileErrors(t *testing.T) {
 		// Additions: what Greenplum lets through to fail later.
 		{"port 0", "a|0|/d\n", "Invalid port on line 1 of file f.conf: 0 is not a TCP port; use a port from 1 to 65535"},
 		{"port too large", "a|1|/d b|70000|/e\n", "Invalid port on line 1 of file f.conf: 70000 is not a TCP port; use a port from 1 to 65535"},
-		{"address with a shell character", "a;b|1|/d\n", `Invalid address on line 1 of file f.conf: "a;b" is not a host name or IP address (character ';')`},
-		{"control character", "a|1|/d\x01x\n", `Invalid directory on line 1 of file f.conf: "/d\x01x" contains control characters`},
+		{"address with a shell character", "a;b|1|/d\n", "Invalid address on line 1 of file f.conf: address a;b contains ';': host names reach ssh, connection strings and command lines; use letters, digits, '.', '-', '_', ':' and '%' (IPv6), optionally inside [ ], not starting with '-'"},
+		{"control character", "a|1|/d\x01x\n", `Invalid directory on line 1 of file f.conf: data directory /d\x01x contains '\x01', a control character: it breaks postmaster.pid, configuration files and the line-based output of the tools; use a path without $ ` + "`" + ` " \ or control characters`},
 		{"new directory /", "a|1|/d b|1|/\n", "Invalid directory on line 1 of file f.conf: a segment cannot live in /; give the segment's own directory"},
 		{"new directory pg_ctl's shell would expand", "a|1|/d b|1|/data/$HOME\n",
-			`Invalid directory on line 1 of file f.conf: "/data/$HOME" contains '$', which the shell pg_ctl starts the server with would interpret; choose another directory`},
+			"Invalid directory on line 1 of file f.conf: data directory /data/$HOME contains '$': pg_ctl passes paths to /bin/sh inside double quotes, where '$' is interpreted; use a path without $ ` \" \\ or control characters"},
 		{"long line", strings.Repeat("a", 9000) + "|1|/d\n", "line 1 of file f.conf: the line is 9005 bytes long; a line is failedAddress|port|dataDirectory [newAddress|port|dataDirectory]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
