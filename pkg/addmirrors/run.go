@@ -321,24 +321,7 @@ func remaining(c *cluster.Cluster, all []Mirror) ([]Mirror, error) {
 // with Greenplum's two lock lines, exit 2; a stale lock is taken over
 // with a warning. --dry-run and -o change nothing and take no lock.
 func takeLock(env *app.Env, mdd string) (*oplock.Lock, error) {
-	lock, stale, err := oplock.AcquireAlone(mdd, "gpaddmirrors", oplock.Self(env.Hostname), "gprecoverseg")
-	var he *oplock.HeldError
-	if errors.As(err, &he) {
-		for _, l := range he.Lines() {
-			env.Log.Error(l)
-		}
-		if he.Foreign {
-			env.Log.Error(fmt.Sprintf("The lock's owner runs on host %s; check there before removing it", he.Owner.Host))
-		}
-		return nil, &app.ExitError{Code: app.ExitFatal}
-	}
-	if err != nil {
-		return nil, app.Errorf("%w", err)
-	}
-	if stale != nil {
-		env.Log.Warn(fmt.Sprintf("Lockfile %s was left by gpaddmirrors with PID %d: %s; taking it over", lock.Path(), stale.Owner.PID, stale.Reason))
-	}
-	return lock, nil
+	return oplock.Take(env, mdd, "gpaddmirrors", "gprecoverseg")
 }
 
 // refuseDuringRecovery refuses to add mirrors while a gprecoverseg holds

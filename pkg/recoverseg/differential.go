@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/buildmirrors"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
@@ -98,24 +97,7 @@ func (r *recovery) recoverDifferential(ctx context.Context, ts []target) ([]outc
 	if err := r.updateCatalog(ctx, ts); err != nil {
 		return nil, err
 	}
-	log.Info("Initiating segment recovery. Upon completion, will start the successfully recovered segments")
-	era, err := cluster.ReadEra(r.co.DataDir, r.f)
-	if err != nil {
-		return nil, app.Errorf("%w", err)
-	}
-	if era == "" {
-		log.Info("era is None")
-	} else {
-		log.Info("era is " + era)
-	}
-	interrupted := r.runDifferentials(ctx, ts, out, era)
-	r.waitStreaming(ctx, ts, out)
-	r.removeProgressFiles(ctx, ts, out)
-	if interrupted {
-		log.Error("gprecoverseg process was interrupted by the user.")
-	}
-	r.triggerFTS(ctx, out)
-	return out, nil
+	return r.recoverInPlace(ctx, ts, out, r.runDifferentials)
 }
 
 // runDifferentials runs the differential recovery of every target whose

@@ -131,24 +131,7 @@ func (r *recovery) recoverIncremental(ctx context.Context, ts []target) ([]outco
 	if err := r.updateCatalog(ctx, ts); err != nil {
 		return nil, err
 	}
-	log.Info("Initiating segment recovery. Upon completion, will start the successfully recovered segments")
-	era, err := cluster.ReadEra(r.co.DataDir, r.f)
-	if err != nil {
-		return nil, app.Errorf("%w", err)
-	}
-	if era == "" {
-		log.Info("era is None")
-	} else {
-		log.Info("era is " + era)
-	}
-	interrupted := r.runRecoveries(ctx, ts, out, era)
-	r.waitStreaming(ctx, ts, out)
-	r.removeProgressFiles(ctx, ts, out)
-	if interrupted {
-		log.Error("gprecoverseg process was interrupted by the user.")
-	}
-	r.triggerFTS(ctx, out)
-	return out, nil
+	return r.recoverInPlace(ctx, ts, out, r.runRecoveries)
 }
 
 // updateHBA is spec §4.6 step 7: the replication entries on the sources'
@@ -414,6 +397,33 @@ const rewindAppName = "__gprecoverseg_pg_rewind__"
 func rewindFile(t target, kind string) string {
 	dir := filepath.Clean(t.Failed.DataDir)
 	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".pg_rewind."+kind)
+}
+
+// recoverInPlace is what an in-place recovery does once the catalog says
+// what it will do: read the coordinator's era, run each target's recovery
+// (run), wait until the recovered mirrors stream, remove the progress
+// files and request an FTS probe. An interrupted run says so and still
+// finishes these steps for what was recovered.
+func (r *recovery) recoverInPlace(ctx context.Context, ts []target, out []outcome, run func(context.Context, []target, []outcome, string) bool) ([]outcome, error) {
+	log := r.env.Log
+	log.Info("Initiating segment recovery. Upon completion, will start the successfully recovered segments")
+	era, err := cluster.ReadEra(r.co.DataDir, r.f)
+	if err != nil {
+		return nil, app.Errorf("%w", err)
+	}
+	if era == "" {
+		log.Info("era is None")
+	} else {
+		log.Info("era is " + era)
+	}
+	interrupted := run(ctx, ts, out, era)
+	r.waitStreaming(ctx, ts, out)
+	r.removeProgressFiles(ctx, ts, out)
+	if interrupted {
+		log.Error("gprecoverseg process was interrupted by the user.")
+	}
+	r.triggerFTS(ctx, out)
+	return out, nil
 }
 
 // runRecoveries runs every target's recovery script, -B hosts and -b

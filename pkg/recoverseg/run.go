@@ -103,24 +103,7 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 // taken over with a warning. A gpaddmirrors holding its own lock is
 // refused the same way: both build mirrors from the same primaries.
 func takeLock(env *app.Env, mdd string) (*oplock.Lock, error) {
-	lock, stale, err := oplock.AcquireAlone(mdd, Tool, oplock.Self(env.Hostname), "gpaddmirrors")
-	var he *oplock.HeldError
-	if errors.As(err, &he) {
-		for _, l := range he.Lines() {
-			env.Log.Error(l)
-		}
-		if he.Foreign {
-			env.Log.Error(fmt.Sprintf("The lock's owner runs on host %s; check there before removing it", he.Owner.Host))
-		}
-		return nil, &app.ExitError{Code: app.ExitFatal}
-	}
-	if err != nil {
-		return nil, app.Errorf("%w", err)
-	}
-	if stale != nil {
-		env.Log.Warn(fmt.Sprintf("Lockfile %s was left by gprecoverseg with PID %d: %s; taking it over", lock.Path(), stale.Owner.PID, stale.Reason))
-	}
-	return lock, nil
+	return oplock.Take(env, mdd, Tool, "gpaddmirrors")
 }
 
 // run is everything after the coordinator is open.
