@@ -57,6 +57,12 @@ func Destroy(ctx context.Context, env *Env, o *DestroyOptions) (err error) {
 		ex.Remote = ssh
 	}
 	env.Log.Info(fmt.Sprintf("Destroying the demo cluster in %s: %d instances", dir, len(m.Instances)))
+	// A create killed midway may have left its instance creation running.
+	for _, h := range m.Plan.Hosts() {
+		if err := remote.Stop(ctx, ex, h, CreatePIDFile(m.Plan.Dir, h)); err != nil {
+			return app.Errorf("stop what an unfinished gpdemo create left running on %s: %w", h, err)
+		}
+	}
 	if err := teardown(ctx, env, ex, withCatalogInstances(ctx, env, m.Plan), "fast"); err != nil {
 		return err
 	}

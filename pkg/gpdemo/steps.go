@@ -2,6 +2,7 @@ package gpdemo
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -41,10 +42,10 @@ func CreateSteps(p Plan) []Step {
 	notStandby := func(in Instance) bool { return !in.IsStandby() && !isMirror(in) }
 	segments := isPrimary
 	steps := []Step{
-		{Name: "create instances", Commands: perHost(p, notStandby, initScript, "create", createTimeout,
+		{Name: "create instances", Commands: withCreatePIDFiles(p, perHost(p, notStandby, initScript, "create", createTimeout,
 			[]string{p.GPHome}, func(in Instance) []string {
 				return []string{strconv.Itoa(in.DBID), strconv.Itoa(in.ContentID), strconv.Itoa(in.Port), in.DataDir, strings.Join(in.Listen, ",")}
-			})},
+			}))},
 		{Name: "start primaries", Commands: perHost(p, segments, startScript, "start", startTimeout,
 			[]string{p.GPHome, "execute"}, dbidDir)},
 		{Name: "start coordinator in utility mode", Commands: perHost(p, Instance.IsCoordinator, startScript, "start", startTimeout,
@@ -153,6 +154,25 @@ func PreflightCommands(p Plan) []remote.Command {
 	for _, h := range p.RemoteHosts() {
 		cmds = append(cmds, remote.Command{Host: h, Script: checkScript, Args: []string{p.GPHome},
 			Label: "check GPHOME", Timeout: checkTimeout})
+	}
+	return cmds
+}
+
+// CreatePIDFile is where the per-host command that creates host's
+// instances of the demo in dir leaves its pid, in /tmp, which every host
+// has before dir's subdirectories exist: a create killed midway leaves its
+// initdb running, and the destroy that precedes the rerun stops it first
+// (an initdb that fails cleans up by removing its data directory, which
+// would be the rerun's by then).
+func CreatePIDFile(dir, host string) string {
+	sum := sha256.Sum256([]byte(dir))
+	return fmt.Sprintf("/tmp/gpdemo-create.%s.%x.pid", host, sum[:6])
+}
+
+// withCreatePIDFiles gives each create command its CreatePIDFile.
+func withCreatePIDFiles(p Plan, cmds []remote.Command) []remote.Command {
+	for i := range cmds {
+		cmds[i].PIDFile = CreatePIDFile(p.Dir, cmds[i].Host)
 	}
 	return cmds
 }
