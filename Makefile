@@ -12,7 +12,8 @@
 #             man pages and bash, zsh and fish completions into share/
 # make dist   release tarballs for $(PLATFORMS) and their SHA-256 file in ./dist
 # make reliability  the long suites: every fuzz target for FUZZTIME (30s)
-#             each (make fuzz alone); make test runs only their seed corpora
+#             each (make fuzz alone); make test runs their seed corpora,
+#             then each target for TEST_FUZZTIME (10s)
 
 GO      ?= go
 BIN     := bin
@@ -38,6 +39,9 @@ TOOLS     := gpstate gpstart gpstop gpaddmirrors gprecoverseg
 PREFIX    ?= /usr/local
 PLATFORMS := linux/amd64 linux/arm64
 DIST      := dist
+
+# make test fuzzes each target this long after the tests; make fuzz, 30 s.
+TEST_FUZZTIME ?= 10s
 
 .PHONY: build install dist test test-local vet fuzz reliability bench bench-local demo demo-failover demo-clean compat clean
 
@@ -66,6 +70,7 @@ test:
 # need real sshd and PostgreSQL; in CI a missing server fails them.
 test-local: vet
 	$(GO) test -count=1 -race -tags integration -timeout 40m ./...
+	FUZZTIME=$(TEST_FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
 # Fuzzing needs no server: it runs as whoever calls it. go test in make test
 # already runs every target's seed corpus as a plain test; this explores.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target of the module for FUZZTIME (default 30s) each, one
 # after another: `go test -fuzz` takes one target per run, and each run uses
-# every core. `make fuzz` (and `make reliability`) run it; `make test` runs
-# only the seed corpora, as plain tests.
+# every core. `make fuzz` (and `make reliability`) run it, 30 s each; `make test`
+# runs it after the tests with FUZZTIME=10s, and go test the seed corpora.
 #
 # Usage: [FUZZTIME=30s] [GO=go] scripts/fuzz.sh
 #
