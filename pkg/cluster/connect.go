@@ -82,10 +82,11 @@ const startupPoll = 100 * time.Millisecond
 
 // isStartingUp reports whether err is the server's "the database system
 // is starting up" or "not accepting connections" (SQLSTATE 57P03,
-// cannot_connect_now), which a server in crash recovery answers.
+// cannot_connect_now), which a server in crash recovery answers; the same
+// code for "the database system is shutting down" is not waited for.
 func isStartingUp(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "57P03"
+	return errors.As(err, &pgErr) && pgErr.Code == "57P03" && !strings.Contains(pgErr.Message, "shutting down")
 }
 
 // sleepCtx waits d, or until ctx ends.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -104,6 +105,14 @@ func TestConnectWithoutStartupWaitFailsAtOnce(t *testing.T) {
 	// connections; a refusal is not a timeout to retry.
 	if got := srv.accepted.Load(); got > 2 {
 		t.Errorf("connections tried: %d, want one attempt (at most 2 connections)", got)
+	}
+}
+
+func TestShuttingDownIsNotWaitedFor(t *testing.T) {
+	shutting := &pgconn.PgError{Severity: "FATAL", Code: "57P03", Message: "the database system is shutting down"}
+	starting := &pgconn.PgError{Severity: "FATAL", Code: "57P03", Message: "the database system is starting up"}
+	if isStartingUp(shutting) || !isStartingUp(starting) {
+		t.Errorf("isStartingUp: shutting down %v, starting up %v; want false, true", isStartingUp(shutting), isStartingUp(starting))
 	}
 }
 

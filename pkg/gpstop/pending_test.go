@@ -61,3 +61,33 @@ func TestPendingLifetime(t *testing.T) {
 		t.Errorf("gpstop.pending after a failed segment stop: %+v %v", p, err)
 	}
 }
+
+// TestPendingIgnoredAfterAStart: a record older than the coordinator's
+// last start (postmaster.opts) may list instances the cluster no longer
+// has: it is removed with a warning, and the stopped cluster is reported
+// as Greenplum does.
+func TestPendingIgnoredAfterAStart(t *testing.T) {
+	r := newRig(t, "", nil)
+	if err := os.Remove(filepath.Join(r.dir, "postmaster.pid")); err != nil {
+		t.Fatal(err)
+	}
+	if err := writePending(r.dir, pending{PID: 4242, Started: time.Unix(0, 0).UTC(), Segments: gp6Demo()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(r.dir, "postmaster.opts"), []byte("postgres\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := r.run(t, &Options{CommonOptions: app.CommonOptions{NonInteractive: true}})
+	if err == nil || !strings.Contains(err.Error(), "postmaster.pid file does not exist") {
+		t.Fatalf("gpstop with a stale record: %v, want the already-stopped refusal\n%s", err, r.out.String())
+	}
+	if !strings.Contains(r.out.String(), "Ignoring gpstop.pending: the coordinator was started after the gpstop that wrote it") {
+		t.Errorf("no warning about the stale record in:\n%s", r.out.String())
+	}
+	if strings.Contains(r.out.String(), "Targeting dbid") {
+		t.Errorf("the stale record's instances were stopped:\n%s", r.out.String())
+	}
+	if p, err := readPending(r.dir); p != nil || err != nil {
+		t.Errorf("gpstop.pending after the refusal: %+v %v", p, err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
@@ -208,6 +209,13 @@ func (s *stopper) prepare(ctx context.Context) (err error) {
 	return nil
 }
 
+// startedSince reports whether the coordinator in mdd was started after t:
+// the postmaster rewrites postmaster.opts at every start.
+func startedSince(mdd string, t time.Time) bool {
+	fi, err := os.Stat(filepath.Join(mdd, "postmaster.opts"))
+	return err == nil && fi.ModTime().After(t)
+}
+
 // checkRunning is _check_db_running: no postmaster.pid means the cluster
 // is already stopped (exit 2, Greenplum's message); a pid file whose
 // process is gone is cleared and the stop continues in fast mode.
@@ -220,9 +228,17 @@ func (s *stopper) checkRunning() error {
 			if perr != nil {
 				return app.Errorf("%w", perr)
 			}
-			if p != nil {
+			if p != nil && !startedSince(s.mdd, p.Started) {
 				s.resumed = p
 				return nil
+			}
+			if p != nil {
+				// The coordinator was started after that stop (postmaster.opts
+				// is rewritten at every start): the list may be out of date.
+				s.env.Log.Warn(fmt.Sprintf("Ignoring %s: the coordinator was started after the gpstop that wrote it", pendingName))
+				if err := removePending(s.mdd); err != nil {
+					return app.Errorf("%w", err)
+				}
 			}
 		}
 		return app.Errorf("postmaster.pid file does not exist.  is %s instance already stopped?", s.product())

@@ -32,6 +32,8 @@ alive() {
 	esac
 }
 [ -e "$f" ] || { echo "no pid file $f: nothing to stop"; exit 0; }
+# A pid file someone else wrote names no process of ours.
+[ -O "$f" ] || { echo "pid file $f is not owned by $(id -un): not signalling what it names" >&2; exit 2; }
 pid=$(sed -n 1p "$f" | tr -d ' \r')
 case $pid in
 ''|*[!0-9]*) echo "pid file $f holds no pid: '$pid'" >&2; exit 2 ;;
