@@ -42,21 +42,7 @@ func TestAddMirrorsCopyKilled(t *testing.T) {
 	d := newMirrorless(t)
 	big := d.fillContent(t, 1, killRows)
 
-	var lines []string
-	targets := map[int]string{}
-	for c := range d.hosts {
-		host := d.hosts[(c+1)%2]
-		dir := filepath.Join(d.dir, host, "mirror")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		targets[c] = filepath.Join(dir, fmt.Sprintf("gpseg%d", c))
-		lines = append(lines, fmt.Sprintf("%d|%s|%d|%s", c, host, d.portBase+60+c, targets[c]))
-	}
-	file := filepath.Join(t.TempDir(), "mirrors")
-	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file, targets := d.spreadMirrorFile(t)
 	target := targets[1]
 	// Content 1's copy: the real pg_basebackup under the compat shim (the
 	// shim is "/bin/sh .../pg_basebackup"), and the WAL-streaming child it
@@ -315,3 +301,26 @@ func pgrep(t testing.TB, pattern string) []int { return tooltest.Pgrep(t, patter
 
 // dirSize is the total size of the regular files under dir.
 func dirSize(dir string) int64 { return tooltest.DirSize(dir) }
+
+// spreadMirrorFile writes a gpaddmirrors -i file that puts each content's
+// mirror on the other host, under <dir>/<host>/mirror (made here), and
+// returns it with each content's target directory.
+func (d mirrorless) spreadMirrorFile(t *testing.T) (string, map[int]string) {
+	t.Helper()
+	var lines []string
+	targets := map[int]string{}
+	for c := range d.hosts {
+		host := d.hosts[(c+1)%2]
+		dir := filepath.Join(d.dir, host, "mirror")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		targets[c] = filepath.Join(dir, fmt.Sprintf("gpseg%d", c))
+		lines = append(lines, fmt.Sprintf("%d|%s|%d|%s", c, host, d.portBase+60+c, targets[c]))
+	}
+	file := filepath.Join(t.TempDir(), "mirrors")
+	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file, targets
+}

@@ -38,21 +38,7 @@ func TestAddMirrorsToolKilled(t *testing.T) {
 	big := d.fillContent(t, 1, killRows)
 	lsn := d.writeRows(t, "before_kill")
 
-	var lines []string
-	targets := map[int]string{}
-	for c := range d.hosts {
-		host := d.hosts[(c+1)%2]
-		dir := filepath.Join(d.dir, host, "mirror")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		targets[c] = filepath.Join(dir, fmt.Sprintf("gpseg%d", c))
-		lines = append(lines, fmt.Sprintf("%d|%s|%d|%s", c, host, d.portBase+60+c, targets[c]))
-	}
-	file := filepath.Join(t.TempDir(), "mirrors")
-	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file, targets := d.spreadMirrorFile(t)
 	target := targets[1]
 	// The real pg_basebackup under the compat shim, and the WAL streaming
 	// child it forks, which shares its command line.
