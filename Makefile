@@ -12,8 +12,10 @@
 #             man pages and bash, zsh and fish completions into share/
 # make dist   release tarballs for $(PLATFORMS) and their SHA-256 file in ./dist
 # make reliability  the long suites: every fuzz target for FUZZTIME (30s)
-#             each (make fuzz alone); make test runs their seed corpora,
-#             then each target for TEST_FUZZTIME (10s)
+#             each (make fuzz alone; make test runs their seed corpora, then
+#             each target for TEST_FUZZTIME, 10s), then the fault campaign
+#             and the gpstate load run; prints the fault table
+#             (docs/reliability.md)
 
 GO      ?= go
 BIN     := bin
@@ -43,7 +45,7 @@ DIST      := dist
 # make test fuzzes each target this long after the tests; make fuzz, 30 s.
 TEST_FUZZTIME ?= 10s
 
-.PHONY: build install dist test test-local vet fuzz reliability bench bench-local demo demo-failover demo-clean compat clean
+.PHONY: build install dist test test-local vet fuzz reliability reliability-local bench bench-local demo demo-failover demo-clean compat clean
 
 build:
 	$(GOBUILD) -o $(BIN)/ ./cmd/...
@@ -77,7 +79,13 @@ test-local: vet
 fuzz:
 	GO=$(GO) scripts/fuzz.sh
 
+# The fuzzing, then the fault campaign and the gpstate load run (as
+# gpadmin, on the machine make test prepares); prints the fault table.
 reliability: fuzz
+	scripts/as-gpadmin.sh $(MAKE) --no-print-directory reliability-local
+
+reliability-local:
+	GO=$(GO) scripts/reliability.sh
 
 vet:
 	@unformatted=$$(gofmt -l $(GOFILES)); \
