@@ -255,7 +255,15 @@ func (r *recovery) dryRewinds(ctx context.Context, ts []target, data map[int]seg
 	var cmds []remote.Command
 	var dbids []int
 	for _, t := range ts {
-		if d, ok := data[t.Failed.DBID]; !ok || d.ExitCode != 0 || t.Full {
+		d, ok := data[t.Failed.DBID]
+		if !ok || d.ExitCode != 0 || t.Full {
+			continue
+		}
+		// A directory not shut down cleanly (a crashed primary, the usual
+		// case) gets no estimate from pg_rewind --dry-run, which would
+		// first need the crash recovery the real rewind runs: the plan says
+		// so without the round trip.
+		if d.Field(cluster.ControlClusterState) == "in production" {
 			continue
 		}
 		conn := sourceServer(t.Source, "gprecoverseg_plan")
