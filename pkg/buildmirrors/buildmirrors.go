@@ -55,6 +55,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gpmgmt/gpmgmt/internal/ctxtime"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
@@ -244,7 +245,7 @@ func Run(ctx context.Context, env Env, opts Options, mirrors []Mirror) (Report, 
 		env.Now = time.Now
 	}
 	if env.Sleep == nil {
-		env.Sleep = sleepCtx
+		env.Sleep = ctxtime.Sleep
 	}
 	r := &run{env: env, opts: opts, ms: mirrors, out: make([]Outcome, len(mirrors)), cleaned: make([]bool, len(mirrors)), copyRan: make([]bool, len(mirrors))}
 	for i, m := range mirrors {
@@ -281,17 +282,6 @@ func verb(prog string) string {
 		return "recover"
 	}
 	return "add"
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // hostsOf returns the sorted distinct hosts of the mirrors' targets (and,

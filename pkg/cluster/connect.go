@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/gpmgmt/gpmgmt/internal/ctxtime"
 )
 
 // Dialer opens pgx connections as the Greenplum tools do (spec §1.6). Its
@@ -55,7 +57,7 @@ func (d Dialer) Connect(ctx context.Context, cfg ConnConfig) (Conn, error) {
 			break
 		}
 		if isStartingUp(err) && time.Now().Before(startingUntil) {
-			if werr := sleepCtx(ctx, startupPoll); werr != nil {
+			if werr := ctxtime.Sleep(ctx, startupPoll); werr != nil {
 				return nil, fmt.Errorf("connect to %s: %w", describe(pcfg), errors.Join(err, werr))
 			}
 			i-- // not an attempt: the server is not accepting anyone yet
@@ -87,18 +89,6 @@ const startupPoll = 100 * time.Millisecond
 func isStartingUp(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "57P03" && !strings.Contains(pgErr.Message, "shutting down")
-}
-
-// sleepCtx waits d, or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // isTimeout reports whether err is a connect timeout (libpq's "timeout

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/gpmgmt/gpmgmt/internal/ctxtime"
 	"github.com/gpmgmt/gpmgmt/pkg/buildmirrors"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
@@ -347,7 +348,7 @@ func (r *recovery) replaceSlot(ctx context.Context, sess cluster.Conn, src clust
 		case err != nil:
 			return fmt.Errorf("Failed to drop replication slot: %w", err)
 		case active && try < slotReleaseTries:
-			if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+			if err := ctxtime.Sleep(ctx, 200*time.Millisecond); err != nil {
 				return err
 			}
 			continue
@@ -390,16 +391,4 @@ func backupFailure(src cluster.Segment, err error) string {
 		return fmt.Sprintf("Failed to query %s for segment with host %s and port %d : %v", be.Func, src.Hostname, src.Port, be.Err)
 	}
 	return fmt.Sprintf("Failed to start a backup of the segment with host %s and port %d : %v", src.Hostname, src.Port, err)
-}
-
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
