@@ -115,7 +115,15 @@ type Request struct {
 	Replication bool     // pg_stat_replication of every current primary
 	Version     bool     // version() of every primary, the binaries of every host
 	Hosts       []string // only these hosts; nil: every host
+	// StallLimit bounds a primary's psql session once connected (the
+	// host's one session: twice that); 0 means DefaultStallLimit.
+	StallLimit time.Duration
 }
+
+// DefaultStallLimit is how long a primary that stopped answering holds
+// its psql session: then it is reported with the reason, and the host's
+// other instances are read without it.
+const DefaultStallLimit = 10 * time.Second
 
 // InstancesPerHost is how many instances of one host the status script
 // observes at once (each a few processes and, for a primary, a backend):
@@ -146,6 +154,15 @@ const (
 	versionSQL = "select version()"
 )
 
+// stallSeconds is the status script's limit argument: whole seconds, at
+// least one.
+func stallSeconds(d time.Duration) int {
+	if d <= 0 {
+		d = DefaultStallLimit
+	}
+	return max(int(d/time.Second), 1)
+}
+
 // utilityOptions is PGOPTIONS for a utility-mode session of flavour f.
 func utilityOptions(f cluster.Flavour) string { return cluster.UtilityOption(f) }
 
@@ -167,7 +184,7 @@ func StatusCommands(gphome string, f cluster.Flavour, c *cluster.Cluster, req Re
 	var cmds []remote.Command
 	for _, h := range hosts {
 		args := []string{gphome, utilityOptions(f), boolArg(req.Replication && mirrored), boolArg(req.Version), boolArg(req.Readiness),
-			replicationSQL(f), currentWALSQL(f), rewindSQL, versionSQL, strconv.Itoa(InstancesPerHost)}
+			replicationSQL(f), currentWALSQL(f), rewindSQL, versionSQL, strconv.Itoa(InstancesPerHost), strconv.Itoa(stallSeconds(req.StallLimit))}
 		for _, s := range byHost[h] {
 			kind := "o"
 			if s.IsSegment() && s.IsPrimary() {

@@ -28,11 +28,19 @@ const gp6RefusalVersion = "PostgreSQL 9.4.26 (Greenplum Database 6.24.3 build co
 // clients' calls.
 func gp6Status(t *testing.T, base, refuse int) (*Observation, []string) {
 	t.Helper()
+	return gp6StatusStalled(t, base, refuse, 0, Request{Readiness: true, Replication: true, Version: true})
+}
+
+// gp6StatusStalled is gp6Status with req, and statements to port stall
+// (answered after 60 s) unless stall is 0.
+func gp6StatusStalled(t *testing.T, base, refuse, stall int, req Request) (*Observation, []string) {
+	t.Helper()
 	gphome := t.TempDir()
 	mirrorPorts := fmt.Sprintf("%d|%d", base+3, base+4)
 	log := gp6clients.Install(t, gphome, gp6clients.Answers{
 		SQL: `case $port in
 ` + strconv.Itoa(refuse) + `) echo "psql: could not connect to server: Connection refused" >&2; return 2 ;;
+` + strconv.Itoa(stall) + `) sleep 60 ;;
 ` + mirrorPorts + `)
 	printf 'psql: FATAL:  the database system is in recovery mode\nDETAIL:  last replayed record at 0/C050F98\n- VERSION: %s\n' '` + gp6RefusalVersion + `' >&2
 	return 2 ;;
@@ -64,7 +72,7 @@ esac`,
 	c := mustCluster(t, segs)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	return Gatherer{Exec: remote.LocalExecutor{}, Parallel: 4}.Gather(ctx, gphome, cluster.GP6, c, Request{Readiness: true, Replication: true, Version: true}), gp6clients.Calls(t, log)
+	return Gatherer{Exec: remote.LocalExecutor{}, Parallel: 4}.Gather(ctx, gphome, cluster.GP6, c, req), gp6clients.Calls(t, log)
 }
 
 // TestStatusScriptGP6Clients runs the status script under GP6's client
@@ -146,5 +154,26 @@ func TestStatusScriptOnePsqlFallback(t *testing.T) {
 		if !slices.ContainsFunc(own[1:], func(l string) bool { return strings.Contains(l, fmt.Sprintf("'-p' '%d'", port)) }) {
 			t.Errorf("no session of its own for port %d:\n%s", port, strings.Join(own, "\n"))
 		}
+	}
+}
+
+// TestStatusScriptStalledPrimary: a primary that stops answering once its
+// session is open holds the host's one session only until twice the
+// stall limit; the primary after it is still read (in a session of its
+// own), and the stalled one is reported with the reason, long before
+// gpstate would give up on the whole host.
+func TestStatusScriptStalledPrimary(t *testing.T) {
+	const base = 31580
+	start := time.Now()
+	o, calls := gp6StatusStalled(t, base, 0, base+1, Request{Replication: true, StallLimit: 4 * time.Second})
+	took := time.Since(start)
+	if r := o.Repl[3]; r == nil || r.Err != "" || len(r.Rows) != 1 {
+		t.Errorf("replication of dbid 3, after the stalled primary: %+v\ncalls:\n%s", r, strings.Join(calls, "\n"))
+	}
+	if r := o.Repl[2]; r == nil || !strings.Contains(r.Err, fmt.Sprintf("no answer from localhost:%d within 4 s", base+1)) {
+		t.Errorf("replication of the stalled dbid 2: %+v\ncalls:\n%s", r, strings.Join(calls, "\n"))
+	}
+	if took > 30*time.Second {
+		t.Errorf("the status of the host took %s with a stall limit of 4 s", took)
 	}
 }

@@ -15,6 +15,8 @@ import "github.com/gpmgmt/gpmgmt/pkg/segctl"
 //	$4 version wanted (0/1)  $5 pg_isready wanted (0/1)  $6 replication SQL
 //	$7 current WAL position SQL  $8 running rewind SQL  $9 version SQL
 //	$10 instances observed at once
+//	$11 seconds a primary's session may take (StallLimit; the host's one
+//	session may take twice that)
 //	then per instance: dbid, port, data directory, address, kind
 //	(p: a current primary, whose pg_stat_replication is read; o: other)
 //
@@ -37,8 +39,8 @@ import "github.com/gpmgmt/gpmgmt/pkg/segctl"
 //	gpstate-binary <postgres --gp-version of this host>
 const statusScript = `set -u
 gphome=$1 utility=$2 want_repl=$3 want_version=$4 want_ready=$5
-repl_sql=$6 wal_sql=$7 rewind_sql=$8 version_sql=$9 batch=${10}
-shift 10
+repl_sql=$6 wal_sql=$7 rewind_sql=$8 version_sql=$9 batch=${10} limit=${11}
+shift 11
 ` + segctl.Batched + `
 us=$(printf '\037')
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpstate.XXXXXX") || exit 2
@@ -55,6 +57,16 @@ active() {
 "*) return 0 ;; esac
 	return 1
 }
+# An instance that stops answering once its session is open (a stalled
+# backend, a lock it waits for) must not hold the whole host's answer until
+# gpstate gives up on the host: where timeout(1) is installed, a primary's
+# own session is stopped after $limit seconds and the host's one session
+# after twice that; the primaries that session did not finish get sessions
+# of their own.
+one_limit= host_limit=
+if command -v timeout >/dev/null 2>&1; then
+	one_limit="timeout $limit" host_limit="timeout $((limit * 2))"
+fi
 # query DBID ADDRESS PORT TAG SQL [TAG SQL ...]: the statements in one
 # psql session (one process, one connection), written to psql's standard
 # input by a pipe of this session's own, each preceded by a \echo of its
@@ -72,7 +84,10 @@ $stmt
 "
 		shift 2
 	done
-	if out=$(printf '%s' "$input" | PGOPTIONS=$utility PGCONNECT_TIMEOUT=10 "$gphome/bin/psql" -X -A -t -q -v ON_ERROR_STOP=1 -F "$us" -h "$addr" -p "$port" -d template1 -f - 2>&1); then
+	out=$(printf '%s' "$input" | PGOPTIONS=$utility PGCONNECT_TIMEOUT=10 $one_limit "$gphome/bin/psql" -X -A -t -q -v ON_ERROR_STOP=1 -F "$us" -h "$addr" -p "$port" -d template1 -f - 2>&1)
+	rc=$?
+	[ "$rc" = 124 ] && [ -n "$one_limit" ] && out="psql: no answer from $addr:$port within $limit s: the instance stalls"
+	if [ "$rc" = 0 ]; then
 		tag=
 		printf '%s\n' "$out" | while IFS= read -r row; do
 			case $row in
@@ -129,7 +144,7 @@ $(statements | while IFS= read -r tag && IFS= read -r stmt; do
 		shift 5
 	done
 	[ -n "$first" ] || return 0
-	printf '%s' "$input" | PGOPTIONS=$utility PGCONNECT_TIMEOUT=10 "$gphome/bin/psql" -X -A -t -q -v ON_ERROR_STOP=1 -F "$us" -h "${first% *}" -p "${first#* }" -d template1 -f - 2>/dev/null | {
+	printf '%s' "$input" | PGOPTIONS=$utility PGCONNECT_TIMEOUT=10 $host_limit "$gphome/bin/psql" -X -A -t -q -v ON_ERROR_STOP=1 -F "$us" -h "${first% *}" -p "${first#* }" -d template1 -f - 2>/dev/null | {
 		dbid= tag=
 		while IFS= read -r row; do
 			case $row in
