@@ -95,12 +95,12 @@ stop_one() {
 	if [ "$rc" = 0 ]; then
 		if "$gphome/bin/pg_controldata" "$dir" 2>/dev/null | grep -q '^Database cluster state: *shut down$'; then
 			result "$dbid" stopped "Shutdown Succeeded"
-			killall9 "$pids"
+			killall9 "$pids" "$dir"
 			return
 		fi
 		if [ "$mode" = immediate ]; then
 			result "$dbid" stopped "Shutdown Immediate"
-			killall9 "$pids"
+			killall9 "$pids" "$dir"
 			return
 		fi
 	fi
@@ -117,7 +117,7 @@ stop_one() {
 			lockpid=
 		fi
 	fi
-	killall9 "$pids"
+	killall9 "$pids" "$dir"
 	if alive "$lockpid"; then
 		result "$dbid" failed "Failed forceful termnation: rc: $rc stdout: $out stderr: $err."
 	else
@@ -137,9 +137,19 @@ escalate() {
 		done
 	done
 }
+# killall9 PIDS DIR: kill -9 each remembered pid that is still one of the
+# instance's processes. Every process of an instance works in its data
+# directory, so where /proc tells a process's working directory, a pid the
+# system gave to another program meanwhile is left alone; elsewhere the
+# pid is trusted, as gpsegstop trusts it.
 killall9() {
+	real=$(cd "$2" 2>/dev/null && pwd -P)
 	for p in $1; do
-		alive "$p" && kill -9 "$p" 2>/dev/null
+		alive "$p" || continue
+		if [ -d /proc/self ] && [ "$(readlink "/proc/$p/cwd" 2>/dev/null)" != "$real" ]; then
+			continue
+		fi
+		kill -9 "$p" 2>/dev/null
 	done
 	return 0
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -152,7 +153,8 @@ func TestStopScriptSucceeds(t *testing.T) {
 // TestStopScriptEscalates: pg_ctl fails, the socket lock file names the
 // instance and a live process (one that ignores SIGTERM and SIGINT); the
 // script escalates to SIGQUIT, removes the lock file, and kill -9s the
-// remembered pids.
+// remembered pids that still work in the instance's directory; a
+// remembered pid now held by another program (working elsewhere) lives.
 func TestStopScriptEscalates(t *testing.T) {
 	port := 50000 + os.Getpid()%10000
 	lock := fmt.Sprintf("/tmp/.s.PGSQL.%d.lock", port)
@@ -165,18 +167,31 @@ func TestStopScriptEscalates(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- stuck.Wait() }()
+	dir := t.TempDir()
 	other := exec.Command("sleep", "60")
+	other.Dir = dir
 	if err := other.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait(); _ = stuck.Process.Kill(); os.Remove(lock) })
-	dir := t.TempDir()
+	reused := exec.Command("sleep", "60")
+	reused.Dir = t.TempDir()
+	if err := reused.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = other.Process.Kill()
+		_ = other.Wait()
+		_ = reused.Process.Kill()
+		_, _ = reused.Process.Wait()
+		_ = stuck.Process.Kill()
+		os.Remove(lock)
+	})
 	if err := os.WriteFile(lock, fmt.Appendf(nil, "%d\n%s\n", stuck.Process.Pid, dir), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	home := fakeGPHome(t, `echo "pg_ctl: server does not shut down" >&2; exit 1`, `exit 1`)
 	s := seg(7, 0, cluster.RolePrimary, "localhost", port, dir)
-	got := runLocal(t, PlanStop(Stop{GPHome: home, Mode: "fast", Timeout: 120, Batch: 4}, []Instance{{Segment: s, PIDs: []int{other.Process.Pid}}}))
+	got := runLocal(t, PlanStop(Stop{GPHome: home, Mode: "fast", Timeout: 120, Batch: 4}, []Instance{{Segment: s, PIDs: []int{other.Process.Pid, reused.Process.Pid}}}))
 	want := []Outcome{{Segment: s, Status: Stopped, Reason: "Forceful termination success: rc: 1 stdout:  stderr: pg_ctl: server does not shut down."}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatal(d)
@@ -191,6 +206,11 @@ func TestStopScriptEscalates(t *testing.T) {
 	}
 	if err := other.Wait(); err == nil {
 		t.Error("remembered pid was not killed")
+	}
+	// Killed, it would be a zombie already: its exit is there to collect.
+	var ws syscall.WaitStatus
+	if pid, err := syscall.Wait4(reused.Process.Pid, &ws, syscall.WNOHANG, nil); pid != 0 || err != nil {
+		t.Errorf("a remembered pid working outside the instance's directory was killed: %v %v", ws, err)
 	}
 }
 
