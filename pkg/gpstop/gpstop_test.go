@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -122,6 +123,8 @@ type rig struct {
 	exec *remotetest.Fake
 	conn *clustertest.FakeConn
 	dir  string
+	// dials counts the SSH commands sent to an unreachable host.
+	dials atomic.Int32
 }
 
 func newRig(t *testing.T, in string, fail map[int]bool) *rig {
@@ -270,7 +273,7 @@ func TestHostRefusals(t *testing.T) {
 }
 
 // mirrorsOnSDW2 is a rig whose mirrors live on sdw2, which every SSH
-// command fails to reach with err.
+// command fails to reach with err; r.dials counts the attempts.
 func mirrorsOnSDW2(t *testing.T, err error) *rig {
 	t.Helper()
 	r := newRig(t, "", nil)
@@ -286,6 +289,7 @@ func mirrorsOnSDW2(t *testing.T, err error) *rig {
 	r.conn.On(coordctl.UserConnectionsSQL, clustertest.Value(20, int64(0)))
 	ssh := &remotetest.Fake{}
 	ssh.OnFunc(func(remote.Command) (remotetest.Response, bool) {
+		r.dials.Add(1)
 		return remotetest.Response{ExitCode: -1, Err: &remote.ConnectError{Host: "sdw2", Err: err}}, true
 	})
 	r.env.NewSSH = (&remotetest.Hosts{Fake: ssh}).Opener(nil)
@@ -323,6 +327,9 @@ func TestUnreachableHost(t *testing.T) {
 	}
 	if !r.stoppedAnything() {
 		t.Fatal("a host that is down kept gpstop from stopping the rest")
+	}
+	if n := r.dials.Load(); n != 1 {
+		t.Errorf("sdw2 was dialled %d times, want once (the check before anything stops)", n)
 	}
 	golden.Check(t, "gpstop", "unreachable_host_gp6.golden", []byte(strings.Join(messages(r.normalize(r.out.String())), "\n")+"\n"))
 }

@@ -28,8 +28,8 @@ import (
 // A host that does not answer at all (nothing listens, no route, no
 // handshake in time) is Greenplum's unreachable host and is not refused: a
 // dead host must never keep the DBA from stopping the rest. Its segments
-// are reported failed after the others are stopped, with the reason, as
-// before; the price is that its dial timeout is waited for twice.
+// are reported failed after the others are stopped, with the reason (it is
+// not dialled again, so its dial timeout is waited for once).
 func (s *stopper) checkHosts(ctx context.Context, segs []cluster.Segment) error {
 	local := s.cluster.Coordinator().Hostname
 	set := map[string]bool{}
@@ -47,9 +47,17 @@ func (s *stopper) checkHosts(ctx context.Context, segs []cluster.Segment) error 
 	}
 	var refusing []string
 	for _, h := range hosts {
-		if err, ok := down[h]; ok && remote.TurnsAway(err) {
+		err, ok := down[h]
+		switch {
+		case !ok:
+		case remote.TurnsAway(err):
 			refusing = append(refusing, h)
 			s.env.Log.Error(fmt.Sprintf("Host %s does not let gpstop in over SSH: %s", h, unreachableReason(err)))
+		case remote.Unreachable(remote.Result{Err: err}):
+			if s.down == nil {
+				s.down = map[string]error{}
+			}
+			s.down[h] = err
 		}
 	}
 	if len(refusing) == 0 {

@@ -38,6 +38,10 @@ type stopper struct {
 	// resumed is what an earlier full gpstop, killed after it stopped the
 	// coordinator, recorded: this run stops the instances it left.
 	resumed *pending
+	// down holds the segment hosts that did not answer checkHosts, with
+	// the reason: their stop is not attempted again, so a dead host's dial
+	// timeout is waited for once.
+	down map[string]error
 }
 
 // Run does gpstop's work.

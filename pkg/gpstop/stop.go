@@ -100,7 +100,7 @@ func (s *stopper) stopBatch(ctx context.Context, segs []cluster.Segment, primari
 	}
 	log.Info("0.00% of jobs completed")
 	stop := gplog.Dots{W: s.env.Progress, Ticker: s.env.Ticker}.Start(ctx)
-	results := remote.Runner{Exec: s.router(), Limit: min(max(len(plans), 1), s.opts.Parallel)}.Run(ctx, cmds)
+	results := s.runReachable(ctx, cmds)
 	stop()
 	log.Info("100.00% of jobs completed")
 	unreachable := map[string]bool{}
@@ -111,6 +111,27 @@ func (s *stopper) stopBatch(ctx context.Context, segs []cluster.Segment, primari
 		}
 	}
 	return segctl.Collect(plans, results)
+}
+
+// runReachable runs cmds, -B hosts at once, except those for a host that
+// did not answer checkHosts: theirs fail at once with that host's reason,
+// as a dial would after its timeout.
+func (s *stopper) runReachable(ctx context.Context, cmds []remote.Command) []remote.Result {
+	results := make([]remote.Result, len(cmds))
+	var run []remote.Command
+	var at []int
+	for i, c := range cmds {
+		if err, ok := s.down[c.Host]; ok {
+			results[i] = remote.Result{Command: c, ExitCode: -1, Err: err}
+			continue
+		}
+		run = append(run, c)
+		at = append(at, i)
+	}
+	for j, r := range (remote.Runner{Exec: s.router(), Limit: min(max(len(run), 1), s.opts.Parallel)}).Run(ctx, run) {
+		results[at[j]] = r
+	}
+	return results
 }
 
 // report is _print_segment_stop; it returns whether any segment failed.
@@ -206,7 +227,7 @@ func (s *stopper) reload(ctx context.Context) error {
 		cmds[i] = p.Command
 	}
 	stop := gplog.Dots{W: s.env.Progress, Ticker: s.env.Ticker}.Start(ctx)
-	results := remote.Runner{Exec: s.router(), Limit: min(max(len(plans), 1), s.opts.Parallel)}.Run(ctx, cmds)
+	results := s.runReachable(ctx, cmds)
 	stop()
 	var failed []cluster.Segment
 	for _, o := range segctl.Collect(plans, results) {
