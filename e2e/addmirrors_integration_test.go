@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gpmgmt/gpmgmt/internal/testbed"
+	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
@@ -86,18 +86,7 @@ func (d mirrorless) toolEnv(t testing.TB, env []string, stdin, name string, args
 	cmd := testbed.Blind(t, exec.CommandContext(ctx, filepath.Join(toolsDir, name), append(args, "-l", t.TempDir())...), d.hidden...)
 	cmd.Env = append(append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+d.coord, "MASTER_DATA_DIRECTORY="), env...)
 	cmd.Stdin = strings.NewReader(stdin)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String()
-	case errors.As(err, &exit):
-		return exit.ExitCode(), out.String()
-	}
-	t.Fatalf("%s: %v\n%s", name, err, out.String())
-	return 0, ""
+	return tooltest.Run(t, cmd)
 }
 
 func connect(t testing.TB, host string, port int, utility bool) cluster.Conn {

@@ -4,10 +4,7 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"regexp"
@@ -16,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gpmgmt/gpmgmt/internal/testbed"
+	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 	"github.com/gpmgmt/gpmgmt/pkg/gpdemo"
 )
 
@@ -176,18 +174,7 @@ func runJob(t *testing.T, d demo, home, dir string, timeout time.Duration, line 
 	defer cancel()
 	cmd.Dir = dir
 	cmd.Env = []string{"HOME=" + home, "PATH=/usr/local/bin:/usr/bin:/bin"}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String()
-	case errors.As(err, &exit):
-		return exit.ExitCode(), out.String()
-	}
-	t.Fatalf("%s: %v\n%s", line, err, out.String())
-	return 0, ""
+	return tooltest.Run(t, cmd)
 }
 
 // catalogHosts returns the host names of the demo's catalog.

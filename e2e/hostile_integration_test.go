@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gpmgmt/gpmgmt/internal/testbed"
+	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
@@ -109,18 +109,7 @@ func (b *hostileBed) run(t *testing.T, c call) (int, string) {
 	}
 	cmd.Env = append(append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+b.coord, "MASTER_DATA_DIRECTORY="), c.env...)
 	cmd.Stdin = strings.NewReader(c.stdin)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String()
-	case errors.As(err, &exit):
-		return exit.ExitCode(), out.String()
-	}
-	t.Fatalf("%s: %v\n%s", c.tool, err, out.String())
-	return 0, ""
+	return tooltest.Run(t, cmd)
 }
 
 // wantOneError fails t unless out holds exactly one line at ERROR level or

@@ -7,9 +7,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,18 +95,7 @@ func (d demo) blindEnv(t *testing.T, env []string, tool string, args ...string) 
 	defer cancel()
 	cmd := testbed.Blind(t, c, d.hidden...)
 	cmd.Env = append(append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+d.coord, "MASTER_DATA_DIRECTORY="), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String()
-	case errors.As(err, &exit):
-		return exit.ExitCode(), out.String()
-	}
-	t.Fatalf("%s: %v\n%s", tool, err, out.String())
-	return 0, ""
+	return tooltest.Run(t, cmd)
 }
 
 // messages strips Greenplum's line prefix, leaving "[LEVEL]:-message".

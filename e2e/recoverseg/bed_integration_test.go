@@ -140,18 +140,7 @@ func (b *bed) tool(t testing.TB, r toolRun, tool string, args ...string) (int, s
 	t.Helper()
 	cmd, cancel := b.command(t, r, tool, args...)
 	defer cancel()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String()
-	case errors.As(err, &exit) && exit.ExitCode() >= 0:
-		return exit.ExitCode(), out.String()
-	}
-	t.Fatalf("%s %s: %v\n%s", tool, strings.Join(args, " "), err, out.String())
-	return 0, ""
+	return tooltest.Run(t, cmd)
 }
 
 // background is a tool running in the background, its standard input a

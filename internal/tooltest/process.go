@@ -1,6 +1,7 @@
 package tooltest
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -50,4 +51,24 @@ func DirSize(dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// Run runs cmd with its standard output and error together and returns
+// its exit code and that output. A command that could not run, or that a
+// signal ended (its context's deadline, a crash), fails t: a test reads
+// exit codes only of tools that exited.
+func Run(t testing.TB, cmd *exec.Cmd) (int, string) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, out.String()
+	case errors.As(err, &exit) && exit.ExitCode() >= 0:
+		return exit.ExitCode(), out.String()
+	}
+	t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out.String())
+	return 0, ""
 }
