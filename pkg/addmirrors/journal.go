@@ -28,9 +28,11 @@ const stepPlanned = "planned"
 // plan alone.
 type resumption struct {
 	// vouched are the planned mirrors, by dbid, whose directory the
-	// earlier run was copying into (or had copied into) when it stopped:
-	// what is there is its work, which this run redoes (a finished copy,
-	// proven by its marker, is reused).
+	// earlier run was copying into (or had copied into) when it stopped,
+	// or had taken over from a run before it without replacing that copy
+	// yet (its item is Partial): what is there is this command's work,
+	// which this run redoes (a finished copy, proven by its marker, is
+	// reused).
 	vouched map[int]oplock.Item
 	// running are the planned mirrors the earlier run may have started:
 	// their instances are stopped before the checks.
@@ -62,7 +64,7 @@ func resume(prev *oplock.Record, c *cluster.Cluster, planned []Mirror) resumptio
 	}
 	for _, it := range prev.Items {
 		if m, ok := findMirror(planned, it); ok {
-			if slices.Contains(copiedSteps, it.Step) {
+			if it.Partial || slices.Contains(copiedSteps, it.Step) {
 				res.vouched[m.Mirror.DBID] = it
 			}
 			if slices.Contains(startedSteps, it.Step) {
@@ -148,14 +150,19 @@ type journal struct {
 	j   *oplock.Journal
 }
 
-// newJournal prepares the journal of mirrors; an item the earlier run made
-// the directory of keeps saying so.
+// newJournal prepares the journal of mirrors. What the earlier run knew
+// of a directory this run takes over is carried forward: that it made the
+// directory (Made), and that the directory may hold its unfinished copy
+// (Partial), so that this run, killed in turn before its own copy replaced
+// that one, leaves a journal from which the next rerun still clears it,
+// and still removes only a directory the tool made.
 func newJournal(env *app.Env, mdd string, res resumption, mirrors []Mirror) *journal {
 	rec := oplock.Record{Tool: Tool, PID: env.PID, Started: env.Start, Args: env.Args}
 	for _, m := range mirrors {
 		s := m.Mirror
+		prev, vouched := res.vouched[s.DBID]
 		rec.Items = append(rec.Items, oplock.Item{DBID: s.DBID, Method: method, Host: s.Hostname, DataDir: s.DataDir,
-			Port: s.Port, Step: stepPlanned, Made: res.vouched[s.DBID].Made})
+			Port: s.Port, Step: stepPlanned, Made: prev.Made, Partial: vouched})
 	}
 	return &journal{env: env, mdd: mdd, rec: rec}
 }

@@ -62,6 +62,8 @@ func TestResume(t *testing.T) {
 			wantVouched: map[int]bool{4: true, 5: false}},
 		{name: "killed while waiting for streaming", prev: rec(item(rplanned[0], buildmirrors.StepStream, true), item(rplanned[1], buildmirrors.StepStart, true)),
 			wantVouched: map[int]bool{4: true, 5: true}, wantRunning: []int{4, 5}},
+		{name: "killed again before its own copy", prev: rec(partial(item(rplanned[0], buildmirrors.StepHBA, true)), partial(item(rplanned[1], buildmirrors.StepMkdir, false))),
+			wantVouched: map[int]bool{4: true, 5: false}},
 		{name: "another command's directory", prev: rec(item(rplanned[0], buildmirrors.StepCopy, true), item(elsewhere, buildmirrors.StepCopy, true)),
 			wantVouched: map[int]bool{4: true}, wantForeignDB: []int{5}},
 		{name: "another tool's journal", prev: &oplock.Record{Tool: "gprecoverseg", Items: []oplock.Item{item(rplanned[0], buildmirrors.StepCopy, true)}},
@@ -139,7 +141,7 @@ func TestJournalRecordsSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []oplock.Item{item(rplanned[0], buildmirrors.StepCopy, true), item(rplanned[1], buildmirrors.StepCopy, true)}
+	want := []oplock.Item{item(rplanned[0], buildmirrors.StepCopy, true), partial(item(rplanned[1], buildmirrors.StepCopy, true))}
 	if got.PID != 42 || got.Tool != Tool {
 		t.Errorf("journal record %+v", got)
 	}
@@ -152,6 +154,58 @@ func TestJournalRecordsSteps(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(mdd, Tool+".journal")); !os.IsNotExist(err) {
 		t.Errorf("journal after finish: %v", err)
 	}
+}
+
+// TestJournalCarriesForward: a rerun that takes over the unfinished
+// copies of a run killed at the copy, and is killed in turn before its own
+// copy (at the pg_hba.conf step), leaves a journal from which a third run
+// makes the same decisions as the second: both directories are still
+// cleared, and only the one the first run made is removed (OwnDir).
+func TestJournalCarriesForward(t *testing.T) {
+	c, err := cluster.New([]cluster.Segment{rcoord, rp0, rp1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := rec(item(rplanned[0], buildmirrors.StepCopy, true), item(rplanned[1], buildmirrors.StepCopy, false))
+	second := resume(first, c, rplanned)
+
+	mdd := t.TempDir()
+	jn := newJournal(&app.Env{PID: 43}, mdd, second, rplanned)
+	outs := []buildmirrors.Outcome{{Mirror: buildmirrors.Mirror{Target: rplanned[0].Mirror}}, {Mirror: buildmirrors.Mirror{Target: rplanned[1].Mirror}}}
+	if err := jn.beforeStep(buildmirrors.StepHBA, outs); err != nil {
+		t.Fatal(err)
+	}
+	left, err := oplock.ReadJournal(mdd, Tool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []oplock.Item{partial(item(rplanned[0], buildmirrors.StepHBA, true)), partial(item(rplanned[1], buildmirrors.StepHBA, false))}
+	if d := cmp.Diff(want, left.Items); d != "" {
+		t.Errorf("the second run's journal (-want +got):\n%s", d)
+	}
+
+	third := resume(left, c, rplanned)
+	if d := cmp.Diff(second.buildMirrors(rplanned), third.buildMirrors(rplanned)); d != "" {
+		t.Errorf("the third run's pipeline mirrors differ from the second's (-second +third):\n%s", d)
+	}
+	for _, m := range third.buildMirrors(rplanned) {
+		if !m.PartialCopy || m.OwnDir != (m.Target.DBID == 4) {
+			t.Errorf("third run, dbid %d: partial=%t own=%t, want partial, own only for dbid 4", m.Target.DBID, m.PartialCopy, m.OwnDir)
+		}
+	}
+
+	// A journal that never vouched for a copy carries nothing.
+	plain := newJournal(&app.Env{PID: 44}, t.TempDir(), resume(nil, c, rplanned), rplanned)
+	for _, it := range plain.rec.Items {
+		if it.Partial || it.Made {
+			t.Errorf("a first run's item %+v: partial or made", it)
+		}
+	}
+}
+
+func partial(it oplock.Item) oplock.Item {
+	it.Partial = true
+	return it
 }
 
 func rec(items ...oplock.Item) *oplock.Record {

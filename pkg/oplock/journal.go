@@ -37,6 +37,12 @@ type Item struct {
 	// Made says the operation created DataDir itself: it may remove it
 	// again (a directory it did not make is never removed).
 	Made bool `json:"made,omitempty"`
+	// Partial says DataDir may hold a copy an earlier run of the same
+	// command left unfinished, which the operation has not replaced yet:
+	// a rerun may clear it. A run that takes such an item over carries it
+	// into its own journal, so that being killed again before its own copy
+	// does not turn the earlier copy into a stranger's directory.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // Item returns the item of dbid.
