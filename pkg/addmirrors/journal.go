@@ -225,11 +225,17 @@ func registeredAll(prev *oplock.Record, c *cluster.Cluster) bool {
 
 // finishRegistered completes a run killed after it registered every
 // mirror: its copies' markers are forgotten (a later recovery must copy
-// again) and its journal removed. FTS, which that run would have asked for
-// a probe, finds the mirrors on its own next probe.
-func finishRegistered(ctx context.Context, env *app.Env, ex remote.Executor, mdd string, prev *oplock.Record) error {
+// again), FTS is asked for the probe that run's last step would have
+// asked for (without it the mirrors stay down in the catalog until the
+// next regular probe, up to gp_fts_probe_interval later), and its journal
+// is removed. c is the coordinator (a normal connection) of flavour f.
+func finishRegistered(ctx context.Context, env *app.Env, ex remote.Executor, c cluster.Conn, f cluster.Flavour, mdd string, prev *oplock.Record) error {
 	env.Log.Info(fmt.Sprintf("The earlier %s registered every mirror it planned before it stopped; forgetting its finished copies", Tool))
 	resumption{unmark: prev.Items}.takeOver(ctx, env, ex, "", nil)
+	env.Log.Info("Triggering FTS probe")
+	if err := cluster.TriggerFTS(ctx, c, f); err != nil {
+		env.Log.Warn(fmt.Sprintf("FTS probe request failed: %v; the next regular probe will pick the mirrors up", err))
+	}
 	if err := oplock.RemoveJournal(mdd, Tool); err != nil {
 		return app.Errorf("%w", err)
 	}

@@ -83,7 +83,12 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	}
 
 	if registeredAll(prev, c.Cluster) && !opts.DryRun && opts.OutputFile == "" {
-		return finishRegistered(ctx, env, ex, c.DataDir, prev)
+		// Bad input changes nothing: the command is planned, its input
+		// read and checked, before the earlier run's work is finished.
+		if err := plansRegistered(ctx, env, opts, c, prev); err != nil {
+			return err
+		}
+		return finishRegistered(ctx, env, ex, c.Conn, c.Flavour(), c.DataDir, prev)
 	}
 	mirrors, err := planFromOptions(ctx, env, opts, c)
 	if err != nil {
@@ -153,6 +158,42 @@ func planFromOptions(ctx context.Context, env *app.Env, opts *Options, c *coordi
 		return all, err
 	}
 	return remaining(c.Cluster, all)
+}
+
+// plansRegistered checks, before a run killed after its catalog commit is
+// finished, that this command is the one that run was: the mirrors are
+// planned as the options say (the -i or -m file read and checked, or the
+// prompts answered) on the cluster without its mirror rows, and they must
+// be exactly the mirrors the journal of that run names. Bad input, or a
+// command that plans other mirrors, is refused with nothing changed.
+func plansRegistered(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coordinator, prev *oplock.Record) error {
+	view, err := withoutMirrors(c.Cluster)
+	if err != nil {
+		return err
+	}
+	if !opts.FromConfigFile() {
+		if err := CheckPortOffset(view, opts.PortOffset); err != nil {
+			return err
+		}
+	}
+	planned, err := planOn(ctx, env, opts, c, view)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, it := range prev.Items {
+		if _, ok := findMirror(planned, it); !ok {
+			missing = append(missing, fmt.Sprintf("dbid %d %s:%d %s", it.DBID, it.Host, it.Port, it.DataDir))
+		}
+	}
+	if len(missing) == 0 && len(planned) == len(prev.Items) {
+		return nil
+	}
+	return &app.HintError{
+		Err: app.Errorf("the earlier %s (PID %d) registered mirrors this command does not plan (%s): nothing was changed",
+			Tool, prev.PID, strings.Join(missing, ", ")),
+		Hint: fmt.Sprintf("run the earlier command again to finish its work (args: %s)", strings.Join(prev.Args, " ")),
+	}
 }
 
 // planOn computes every mirror as the options say, on cluster view.
@@ -264,14 +305,11 @@ func writeConfigFile(name string, mirrors []Mirror) (err error) {
 // Greenplum's message; one where only some have (left by an earlier run
 // whose other mirrors failed) is planned again on this view.
 func mirrorlessView(c *cluster.Cluster) (*cluster.Cluster, int, error) {
-	var keep []cluster.Segment
 	n := 0
 	for _, s := range c.All() {
 		if s.IsSegment() && s.PreferredRole == cluster.RoleMirror {
 			n++
-			continue
 		}
-		keep = append(keep, s)
 	}
 	if n == 0 {
 		return c, 0, nil
@@ -284,11 +322,23 @@ func mirrorlessView(c *cluster.Cluster) (*cluster.Cluster, int, error) {
 			return nil, n, &app.ExpectedError{Err: placement.ErrHasMirrors}
 		}
 	}
+	view, err := withoutMirrors(c)
+	return view, n, err
+}
+
+// withoutMirrors returns c without its segments' mirror rows.
+func withoutMirrors(c *cluster.Cluster) (*cluster.Cluster, error) {
+	var keep []cluster.Segment
+	for _, s := range c.All() {
+		if !s.IsSegment() || s.PreferredRole != cluster.RoleMirror {
+			keep = append(keep, s)
+		}
+	}
 	view, err := cluster.New(keep)
 	if err != nil {
-		return nil, n, app.Errorf("plan on the mirrorless view: %w", err)
+		return nil, app.Errorf("plan on the mirrorless view: %w", err)
 	}
-	return view, n, nil
+	return view, nil
 }
 
 // remaining drops from all the mirrors already registered in c; each must

@@ -332,3 +332,82 @@ func TestRunReleasesItsLock(t *testing.T) {
 		t.Errorf("gpaddmirrors' lock left behind: %v", err)
 	}
 }
+
+// TestRunFinishesOnlyTheSameCommand: a run killed after its catalog
+// commit (both mirrors of the journal registered) is finished by a rerun
+// only once the rerun's own input has been read and checked and plans the
+// same mirrors: a -i file that cannot be parsed, or that names other
+// directories, is refused with exit 2 and nothing changed (the journal
+// stays, no host is told to forget a copy, FTS is not asked); the same -i
+// file finishes it, with the FTS probe the killed run's last step would
+// have asked for.
+func TestRunFinishesOnlyTheSameCommand(t *testing.T) {
+	segs := gpdemoSegments(t)
+	var items []oplock.Item
+	for _, p := range []struct {
+		dbid, content, port int
+		dir                 string
+	}{{4, 0, 7004, "/data/dbfast_mirror1/demoDataDir0"}, {5, 1, 7005, "/data/dbfast_mirror2/demoDataDir1"}} {
+		segs = append(segs, cluster.Segment{DBID: p.dbid, ContentID: p.content, Role: cluster.RoleMirror, PreferredRole: cluster.RoleMirror,
+			Mode: cluster.ModeNotSynced, Status: cluster.StatusDown, Hostname: "mdw", Address: "mdw", Port: p.port, DataDir: p.dir})
+		items = append(items, oplock.Item{DBID: p.dbid, Method: "add", Host: "mdw", DataDir: p.dir, Port: p.port,
+			Step: "forget the finished copies", Made: true})
+	}
+	bad := filepath.Join(t.TempDir(), "bad.mirrors")
+	other := filepath.Join(t.TempDir(), "other.mirrors")
+	for name, text := range map[string]string{
+		bad:   "0|mdw|7004|/data/dbfast_mirror1/demoDataDir0\n1|mdw|seven|/data/dbfast_mirror2/demoDataDir1\n",
+		other: "0|mdw|7004|/data/dbfast_mirror1/demoDataDir0\n1|mdw|7005|/elsewhere/demoDataDir1\n",
+	} {
+		if err := os.WriteFile(name, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		name, file string
+		wantCode   int
+		wantOut    string
+	}{
+		{"unparsable -i", bad, app.ExitFatal, "bad.mirrors"},
+		{"missing -i", filepath.Join(t.TempDir(), "absent"), app.ExitFatal, "cannot read the mirror configuration file given with -i"},
+		{"other mirrors", other, app.ExitFatal, "registered mirrors this command does not plan (dbid 5 mdw:7005 /data/dbfast_mirror2/demoDataDir1): nothing was changed"},
+		{"the same command", testdataPath("gpdemo.mirrors"), app.ExitOK, "registered every mirror it planned before it stopped"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, segs, "-a", "-i", tt.file)
+			if _, err := oplock.NewJournal(r.mdd, oplock.Record{Tool: "gpaddmirrors", PID: 77, Args: []string{"-a", "-i", "FILE"}, Items: items}); err != nil {
+				t.Fatal(err)
+			}
+			r.hosts.OnFunc(func(c remote.Command) (remotetest.Response, bool) {
+				return remotetest.Response{}, strings.HasPrefix(c.Label, "forget the finished copy")
+			})
+			r.conn.On(cluster.FTSProbeSQL, clustertest.Bool(true))
+			code, out := r.main(t, "")
+			probes := 0
+			for _, q := range r.conn.SQL() {
+				if q == cluster.FTSProbeSQL {
+					probes++
+				}
+			}
+			if code != tt.wantCode || !strings.Contains(out, tt.wantOut) {
+				t.Errorf("exit %d, want %d and %q; stdout:\n%s", code, tt.wantCode, tt.wantOut, out)
+			}
+			var forgot int
+			for _, c := range r.hosts.Calls() {
+				if strings.HasPrefix(c.Label, "forget the finished copy") {
+					forgot++
+				}
+			}
+			rec, err := oplock.ReadJournal(r.mdd, "gpaddmirrors")
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tt.wantCode != app.ExitOK && (rec == nil || forgot != 0 || probes != 0):
+				t.Errorf("refused run: journal %v, %d copies forgotten, %d FTS probes; want the journal kept and nothing done", rec, forgot, probes)
+			case tt.wantCode == app.ExitOK && (rec != nil || forgot != 2 || probes != cluster.FTSProbeCount(cluster.GP6)):
+				t.Errorf("finishing run: journal %v, %d copies forgotten, %d FTS probes; want it removed, both forgotten, the probe GP6 asks for", rec, forgot, probes)
+			}
+		})
+	}
+}
