@@ -166,6 +166,9 @@ func (d mirrorless) rowsLost(t testing.TB, table string) int {
 	return lost
 }
 
+// short shows the cluster's directory in s as DIR, for the fault table.
+func (d mirrorless) short(s string) string { return strings.ReplaceAll(s, d.dir, "DIR") }
+
 // rerunAddMirrors runs the same command again and checks what every rerun
 // of the campaign must leave: exit 0, both mirrors up, in sync and
 // replayed past lsn, the catalog true to disk, no copy running, no
@@ -186,7 +189,7 @@ func (d mirrorless) rerunAddMirrors(t *testing.T, file string, targets map[int]s
 	if key == "" && len(msgs) > 0 {
 		key = msgs[len(msgs)-1]
 	}
-	cell := fmt.Sprintf("exit %d in %.1f s: %s", code, took.Seconds(), key)
+	cell := fmt.Sprintf("exit %d in %.1f s: %s", code, took.Seconds(), d.short(key))
 	if code != 0 {
 		t.Fatalf("the rerun of gpaddmirrors -a -i: exit %d\n%s", code, out)
 	}

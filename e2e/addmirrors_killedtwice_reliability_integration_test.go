@@ -111,7 +111,7 @@ func TestFaultAddMirrorsKilledTwice(t *testing.T) {
 				Fault: fmt.Sprintf("kill -9 while it copies content 1 (%.0f MB on disk, %.1f s in), then kill -9 of the rerun at `%s`",
 					float64(sizeAtKill)/(1<<20), k1.After.Seconds(), at),
 				Tool:    "gpaddmirrors -a -i FILE (2 contents, mirrorless, spread; content 0's target made beforehand)",
-				Printed: "first: " + k1.Last + "; rerun: " + k2.Last,
+				Printed: d.short("first: " + k1.Last + "; rerun: " + k2.Last),
 				Exit:    "killed (137), rerun killed (137)",
 				After:   after,
 				Rerun:   rerun + fmt.Sprintf("; content 0's directory kept (same inode); %d rows of content 1's big table counted", big),

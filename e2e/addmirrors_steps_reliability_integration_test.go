@@ -83,7 +83,7 @@ func TestFaultAddMirrorsStep(t *testing.T) {
 			faulttest.Record(t, faulttest.Row{
 				Fault:   "kill -9 at `" + at + "`",
 				Tool:    "gpaddmirrors -a -i FILE (2 contents, mirrorless, spread)",
-				Printed: k.Last,
+				Printed: d.short(k.Last),
 				Exit:    "killed (137)",
 				After:   after,
 				Rerun:   rerun,
