@@ -1,0 +1,52 @@
+package faulttest
+
+import (
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// A child started with a unique command line is found by it, killed -9
+// and reaped.
+func TestKillChildren(t *testing.T) {
+	// A duration no other process has: sleep 30.<nanoseconds>.
+	mark := "sleep 30." + strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
+	cmd := exec.Command("sleep", mark[len("sleep "):])
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if out, _ := exec.Command("pgrep", "-f", "^"+mark+"$").Output(); len(out) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the child never showed its command line")
+		}
+	}
+	pids := KillChildren(t, "^"+mark+"$")
+	if len(pids) != 1 || pids[0] != cmd.Process.Pid {
+		t.Errorf("killed %v, want [%d]", pids, cmd.Process.Pid)
+	}
+	select {
+	case err := <-done:
+		if err == nil || err.Error() != "signal: killed" {
+			t.Errorf("the child: %v, want killed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the child still runs")
+	}
+}
+
+func TestProblems(t *testing.T) {
+	out := "20261204:10:15:03:012345 gprecoverseg:mdw:gpadmin-[INFO]:-Starting\n" +
+		"20261204:10:15:04:012345 gprecoverseg:mdw:gpadmin-[WARNING]:-sdw1 (dbid 3): pg_rewind failed: signal: killed\n" +
+		"progress\n" +
+		"20261204:10:15:05:012345 gprecoverseg:mdw:gpadmin-[ERROR]:-gprecoverseg failed\n"
+	want := "[WARNING]:-sdw1 (dbid 3): pg_rewind failed: signal: killed / [ERROR]:-gprecoverseg failed"
+	if got := Problems(out); got != want {
+		t.Errorf("Problems:\n%s\nwant\n%s", got, want)
+	}
+}
