@@ -66,10 +66,22 @@ func Problems(out string) string {
 	var lines []string
 	for _, line := range strings.Split(out, "\n") {
 		if loc := problem.FindStringIndex(line); loc != nil {
-			lines = append(lines, strings.TrimSpace(line[loc[0]:]))
+			lines = append(lines, clip(strings.TrimSpace(line[loc[0]:])))
 		}
 	}
 	return strings.Join(lines, " / ")
+}
+
+// clipAt is the longest line Problems keeps whole: a longer one (a
+// remote command line quoted in an error) keeps its start, where the
+// instance is named, and its end, where the reason is.
+const clipAt = 240
+
+func clip(line string) string {
+	if len(line) <= clipAt {
+		return line
+	}
+	return line[:clipAt*2/3] + " … " + line[len(line)-clipAt/3:]
 }
 
 // readProc reads /proc/<pid>/<name>.

@@ -3,6 +3,7 @@ package faulttest
 import (
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,5 +49,9 @@ func TestProblems(t *testing.T) {
 	want := "[WARNING]:-sdw1 (dbid 3): pg_rewind failed: signal: killed / [ERROR]:-gprecoverseg failed"
 	if got := Problems(out); got != want {
 		t.Errorf("Problems:\n%s\nwant\n%s", got, want)
+	}
+	long := "[WARNING]:-dbid 2: " + strings.Repeat("x", 300) + ": exit status 137"
+	if got := Problems(long); len(got) > clipAt+10 || !strings.HasPrefix(got, "[WARNING]:-dbid 2: ") || !strings.HasSuffix(got, ": exit status 137") {
+		t.Errorf("a long line clipped to %q", got)
 	}
 }
