@@ -59,14 +59,21 @@ func alive(pid int) bool {
 // problem is a line a tool prints when something went wrong.
 var problem = regexp.MustCompile(`\[(ERROR|WARNING|CRITICAL|FATAL)\]:-`)
 
-// Problems is the tool's ERROR and WARNING lines in out, without the
-// timestamp and program prefix, joined by " / ": the Printed of a row for
-// a tool that ran to its end.
+// Problems is the tool's ERROR and WARNING lines in out, each with the
+// indented lines that continue it, without the timestamp and program
+// prefix, joined by " / ": the Printed of a row for a tool that ran to
+// its end.
 func Problems(out string) string {
 	var lines []string
+	in := false // within a problem: its indented continuation lines belong to it
 	for _, line := range strings.Split(out, "\n") {
-		if loc := problem.FindStringIndex(line); loc != nil {
-			lines = append(lines, clip(strings.TrimSpace(line[loc[0]:])))
+		switch loc := problem.FindStringIndex(line); {
+		case loc != nil:
+			lines, in = append(lines, clip(strings.TrimSpace(line[loc[0]:]))), true
+		case in && strings.HasPrefix(line, " ") && strings.TrimSpace(line) != "":
+			lines[len(lines)-1] = clip(lines[len(lines)-1] + " " + strings.TrimSpace(line))
+		default:
+			in = false
 		}
 	}
 	return strings.Join(lines, " / ")
@@ -114,18 +121,18 @@ func Said(out string) string {
 	return ""
 }
 
-// Child is what a tool printed and how it ended after one of its
-// children was killed.
+// Child is what a tool printed and how it ended after a fault while it
+// ran (one of its children killed, a host gone).
 type Child struct {
 	Output string        // everything it printed, stdout and stderr interleaved
 	Exit   int           // its exit code
-	Pids   []int         // the children killed
-	After  time.Duration // from its start to the kill
+	Pids   []int         // the children killed, by KillChild
+	After  time.Duration // from its start to the fault
 	Took   time.Duration // from its start to its exit
 }
 
-// childLimit bounds how long a tool may take to give up once its child
-// was killed: longer is a hang.
+// childLimit bounds how long a tool may take to give up after a fault:
+// longer is a hang.
 const childLimit = 3 * time.Minute
 
 // KillChild starts cmd, waits (momentLimit at most) until a process
@@ -134,6 +141,19 @@ const childLimit = 3 * time.Minute
 // still running then hangs, and fails t. cmd ending before the moment
 // came, or by a signal, fails t too.
 func KillChild(t testing.TB, cmd *exec.Cmd, pattern string, ready func() bool) Child {
+	t.Helper()
+	var pids []int
+	c := FaultWhen(t, cmd, func(string) bool { return len(tooltest.Pgrep(t, pattern)) > 0 && ready() },
+		func() { pids = KillChildren(t, pattern) })
+	c.Pids = pids
+	return c
+}
+
+// FaultWhen starts cmd, waits (momentLimit at most) until ready holds,
+// polled every 20 ms with what cmd has printed so far, then calls fault and waits for cmd to end,
+// childLimit at most: a tool still running then hangs, and fails t. cmd
+// ending before the moment came, or by a signal, fails t too.
+func FaultWhen(t testing.TB, cmd *exec.Cmd, ready func(out string) bool, fault func()) Child {
 	t.Helper()
 	tool := cmd.Path
 	if i := strings.LastIndexByte(tool, '/'); i >= 0 {
@@ -147,26 +167,26 @@ func KillChild(t testing.TB, cmd *exec.Cmd, pattern string, ready func() bool) C
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	for deadline := time.Now().Add(momentLimit); len(tooltest.Pgrep(t, pattern)) == 0 || !ready(); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(momentLimit); !ready(out.String()); time.Sleep(20 * time.Millisecond) {
 		select {
 		case err := <-exited:
-			t.Fatalf("%s exited (%v) before its child %s could be killed\n%s", tool, err, pattern, out.String())
+			t.Fatalf("%s exited (%v) before the moment of the fault came\n%s", tool, err, out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
-			t.Fatalf("%s: no child %s to kill within %s\n%s", tool, pattern, momentLimit, out.String())
+			t.Fatalf("%s: the moment of the fault never came within %s\n%s", tool, momentLimit, out.String())
 		}
 	}
 	c := Child{After: time.Since(start)}
-	c.Pids = KillChildren(t, pattern)
+	fault()
 	var err error
 	select {
 	case err = <-exited:
 	case <-time.After(childLimit):
 		_ = cmd.Process.Kill()
 		<-exited
-		t.Fatalf("%s still runs %s after its child was killed: it hangs\n%s", tool, childLimit, out.String())
+		t.Fatalf("%s still runs %s after the fault: it hangs\n%s", tool, childLimit, out.String())
 	}
 	c.Took, c.Output = time.Since(start), out.String()
 	var ee *exec.ExitError

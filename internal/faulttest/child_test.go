@@ -45,8 +45,11 @@ func TestProblems(t *testing.T) {
 	out := "20261204:10:15:03:012345 gprecoverseg:mdw:gpadmin-[INFO]:-Starting\n" +
 		"20261204:10:15:04:012345 gprecoverseg:mdw:gpadmin-[WARNING]:-sdw1 (dbid 3): pg_rewind failed: signal: killed\n" +
 		"progress\n" +
-		"20261204:10:15:05:012345 gprecoverseg:mdw:gpadmin-[ERROR]:-gprecoverseg failed\n"
-	want := "[WARNING]:-sdw1 (dbid 3): pg_rewind failed: signal: killed / [ERROR]:-gprecoverseg failed"
+		"20261204:10:15:05:012345 gprecoverseg:mdw:gpadmin-[ERROR]:-gprecoverseg failed:\n" +
+		"  content 1 mirror (dbid 5) on sdw2:7001: 65536 kB free\n" +
+		"  second reason\n" +
+		"unrelated\n"
+	want := "[WARNING]:-sdw1 (dbid 3): pg_rewind failed: signal: killed / [ERROR]:-gprecoverseg failed: content 1 mirror (dbid 5) on sdw2:7001: 65536 kB free second reason"
 	if got := Problems(out); got != want {
 		t.Errorf("Problems:\n%s\nwant\n%s", got, want)
 	}
