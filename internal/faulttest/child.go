@@ -56,25 +56,30 @@ func alive(pid int) bool {
 	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
 
-// problem is a line a tool prints when something went wrong.
-var problem = regexp.MustCompile(`\[(ERROR|WARNING|CRITICAL|FATAL)\]:-`)
+// problem is the level of a message that says something went wrong.
+var problem = regexp.MustCompile(`^\[(ERROR|WARNING|CRITICAL|FATAL)\]:-`)
 
-// Problems is the tool's ERROR and WARNING lines in out, each with the
-// indented lines that continue it, without the timestamp and program
-// prefix, joined by " / ": the Printed of a row for a tool that ran to
-// its end.
+// Problems is the tool's ERROR and WARNING messages in out (without the
+// timestamp and program prefix), each with the unprefixed lines that
+// continue it (indented, or after a message that ends with a colon),
+// joined by " / ": the Printed of a row for a tool that ran to its end.
 func Problems(out string) string {
 	var lines []string
-	in := false // within a problem: its indented continuation lines belong to it
-	for _, line := range strings.Split(out, "\n") {
-		switch loc := problem.FindStringIndex(line); {
-		case loc != nil:
-			lines, in = append(lines, clip(strings.TrimSpace(line[loc[0]:]))), true
-		case in && strings.HasPrefix(line, " ") && strings.TrimSpace(line) != "":
-			lines[len(lines)-1] = clip(lines[len(lines)-1] + " " + strings.TrimSpace(line))
+	in, colon := false, false // within a problem; its last line ends with ':'
+	for _, m := range tooltest.Messages(out) {
+		text, unprefixed := strings.CutPrefix(m, "unprefixed: ")
+		switch {
+		case !unprefixed && problem.MatchString(m):
+			lines, in = append(lines, strings.TrimSpace(m)), true
+		case in && unprefixed && strings.TrimSpace(text) != "" && (strings.HasPrefix(text, " ") || colon):
+			lines[len(lines)-1] += " " + strings.TrimSpace(text)
 		default:
 			in = false
 		}
+		colon = in && strings.HasSuffix(lines[len(lines)-1], ":")
+	}
+	for i := range lines {
+		lines[i] = clip(lines[i])
 	}
 	return strings.Join(lines, " / ")
 }

@@ -48,12 +48,15 @@ func TestProblems(t *testing.T) {
 		"20261204:10:15:05:012345 gprecoverseg:mdw:gpadmin-[ERROR]:-gprecoverseg failed:\n" +
 		"  content 1 mirror (dbid 5) on sdw2:7001: 65536 kB free\n" +
 		"  second reason\n" +
-		"unrelated\n"
-	want := "[WARNING]:-sdw1 (dbid 3): pg_rewind failed: signal: killed / [ERROR]:-gprecoverseg failed: content 1 mirror (dbid 5) on sdw2:7001: 65536 kB free second reason"
+		"20261204:10:15:05:012345 gprecoverseg:mdw:gpadmin-[INFO]:-next\n" +
+		"unrelated\n" +
+		"20261204:10:15:06:012345 gpaddmirrors:mdw:gpadmin-[ERROR]:-ssh host key check failed for 1 of 2 hosts:\n" +
+		"sdw2: connection refused\n"
+	want := "[WARNING]:-sdw1 (dbid 3): pg_rewind failed: signal: killed / [ERROR]:-gprecoverseg failed: content 1 mirror (dbid 5) on sdw2:7001: 65536 kB free second reason / [ERROR]:-ssh host key check failed for 1 of 2 hosts: sdw2: connection refused"
 	if got := Problems(out); got != want {
 		t.Errorf("Problems:\n%s\nwant\n%s", got, want)
 	}
-	long := "[WARNING]:-dbid 2: " + strings.Repeat("x", 300) + ": exit status 137"
+	long := "20261204:10:15:04:012345 gprecoverseg:mdw:gpadmin-[WARNING]:-dbid 2: " + strings.Repeat("x", 300) + ": exit status 137"
 	if got := Problems(long); len(got) > clipAt+10 || !strings.HasPrefix(got, "[WARNING]:-dbid 2: ") || !strings.HasSuffix(got, ": exit status 137") {
 		t.Errorf("a long line clipped to %q", got)
 	}

@@ -40,8 +40,8 @@ func GatedHome(t testing.TB, host string) (string, *HostGate) {
 	g := newGate(t, net.JoinHostPort(addrs[0], "22"))
 	port := g.Port()
 	home := t.TempDir()
-	cfg := fmt.Sprintf("Host %s\n  HostName 127.0.0.1\n  Port %s\n  HostKeyAlias %[1]s\n"+
-		"Host *\n  IdentityFile %s/.ssh/id_ed25519\n  UserKnownHostsFile %[3]s/.ssh/known_hosts\n", host, port, real)
+	cfg := fmt.Sprintf("Host %[1]s\n  HostName 127.0.0.1\n  Port %[2]s\n  HostKeyAlias %[1]s\n"+
+		"Host *\n  IdentityFile %[3]s/.ssh/id_ed25519\n  UserKnownHostsFile %[3]s/.ssh/known_hosts\n", host, port, real)
 	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
 		t.Fatal(err)
 	}
