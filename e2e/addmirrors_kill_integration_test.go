@@ -38,8 +38,25 @@ const killAfter = 96 << 20
 // on its primary, no process and no directory (this run created it and the
 // copy did not finish). The same command then completes, and the catalog
 // is true to what runs.
-func TestAddMirrorsCopyKilled(t *testing.T) {
+func TestAddMirrorsCopyKilled(t *testing.T) { addMirrorsCopyKilled(t) }
+
+// copyKilled is what TestAddMirrorsCopyKilled observed, for the fault
+// campaign's row (TestFaultAddMirrorsCopyKilled).
+type copyKilled struct {
+	tool       string // the command line, the mirror file as FILE
+	killed     int    // how many processes were killed
+	exit       int
+	out, after string // after: the state the fault left
+	rerunOut   string
+	rerunExit  int
+	rerunTook  time.Duration
+	lost       int
+	dir        string // the cluster's directory
+}
+
+func addMirrorsCopyKilled(t *testing.T) copyKilled {
 	d := newMirrorless(t)
+	before := d.writeRows(t, "before_fault")
 	big := d.fillContent(t, 1, killRows)
 
 	file, targets := d.spreadMirrorFile(t)
@@ -117,6 +134,7 @@ func TestAddMirrorsCopyKilled(t *testing.T) {
 	if !errors.As(exitErr, &exit) || exit.ExitCode() != 1 {
 		t.Fatalf("gpaddmirrors with content 1's copy killed: %v, want exit 1\n%s", exitErr, out.String())
 	}
+	k := copyKilled{tool: "gpaddmirrors -a -i FILE", killed: len(killed), exit: exit.ExitCode(), out: out.String(), after: d.describe(t), dir: d.dir}
 	// The two copies end in either order: content 1's failure is
 	// reported when it happens.
 	wantInOrder(t, out.String(), `^\[WARNING\]:-content 1 mirror \(dbid \d+\) on .*: copy primaries with pg_basebackup failed`)
@@ -166,7 +184,8 @@ func TestAddMirrorsCopyKilled(t *testing.T) {
 	// The same command again.
 	rerun := time.Now()
 	code, rout := d.tool(t, "", "gpaddmirrors", "-a", "-i", file)
-	t.Logf("rerun: exit %d in %.2f s", code, time.Since(rerun).Seconds())
+	k.rerunExit, k.rerunOut, k.rerunTook = code, rout, time.Since(rerun)
+	t.Logf("rerun: exit %d in %.2f s", code, k.rerunTook.Seconds())
 	if code != 0 {
 		t.Fatalf("rerun: exit %d\n%s", code, rout)
 	}
@@ -177,8 +196,80 @@ func TestAddMirrorsCopyKilled(t *testing.T) {
 		`^\[INFO\]:-Mirror dbid \d+ content 1 .*: added \(copied, streaming, registered\)$`,
 		`^\[INFO\]:-1 of 1 mirror\(s\) added$`,
 	)
-	d.checkMirrored(t, nil)
+	d.checkMirrored(t, before)
 	d.checkTrueToDisk(t)
+	k.lost = d.lost(t, map[string]map[int]int{"before_fault": {0: 1000, 1: 1000}, "big": {1: killRows}})
+	if k.lost != 0 {
+		t.Errorf("%d rows lost", k.lost)
+	}
+	return k
+}
+
+// lost counts rows[table][content] rows of each table on each content's
+// primary and returns how many are missing.
+func (d mirrorless) lost(t testing.TB, rows map[string]map[int]int) int {
+	t.Helper()
+	lost := 0
+	for table, byContent := range rows {
+		for c, want := range byContent {
+			var n int
+			if err := connect(t, d.hosts[c], d.primaryPort(c), true).QueryRow(t.Context(), "SELECT count(*) FROM public."+table).Scan(&n); err != nil {
+				t.Fatalf("count %s on content %d: %v", table, c, err)
+			}
+			lost += max(want-n, 0)
+		}
+	}
+	return lost
+}
+
+// describe is the state a fault left, for the fault table: each segment
+// row (dbid, content, role, status, mode) and whether its postmaster runs,
+// the data directories under the hosts' mirror directories that no row
+// names, and gpaddmirrors' files left on the coordinator.
+func (d mirrorless) describe(t testing.TB) string {
+	t.Helper()
+	var cat []string
+	rows := map[string]bool{}
+	for _, s := range d.segments(t) {
+		if !s.IsSegment() {
+			continue
+		}
+		rows[s.DataDir] = true
+		state := "stopped"
+		if b, err := os.ReadFile(filepath.Join(s.DataDir, "postmaster.pid")); err == nil {
+			if pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])); pid > 0 && syscall.Kill(pid, 0) == nil {
+				state = "runs"
+			}
+		}
+		cat = append(cat, fmt.Sprintf("dbid %d c%d %c/%c/%c %s", s.DBID, s.ContentID, s.Role, s.Status, s.Mode, state))
+	}
+	var extra, left []string
+	for _, h := range d.hosts {
+		dirs, _ := filepath.Glob(filepath.Join(d.dir, h, "mirror", "*"))
+		for _, dir := range dirs {
+			if !rows[dir] && !strings.HasPrefix(filepath.Base(dir), ".") {
+				extra = append(extra, h+"/mirror/"+filepath.Base(dir))
+			}
+		}
+		hidden, _ := filepath.Glob(filepath.Join(d.dir, h, "mirror", ".*"))
+		for _, f := range hidden {
+			left = append(left, h+"/mirror/"+filepath.Base(f))
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(d.coord, "gpaddmirrors.*"))
+	for _, f := range files {
+		left = append(left, filepath.Base(f))
+	}
+	return fmt.Sprintf("catalog: %s; directories in no row: %s; files left: %s",
+		strings.Join(cat, ", "), orNone(extra), orNone(left))
+}
+
+// orNone joins list, or says "none".
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
 }
 
 // command is the blind command for a built tool, with the cluster's

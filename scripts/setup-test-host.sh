@@ -10,6 +10,12 @@
 #     (127.0.0.1 and the test hosts)
 #   - gpadmin's known_hosts holding every test host's key (merged in: its
 #     other entries stay)
+#   - a small filesystem that fills up: a 64 MB tmpfs on /mnt/gpmgmt-full,
+#     owned by gpadmin, for the fault campaign's "target filesystem full"
+#     tests (the test hosts share this machine's mounts, so the remote side
+#     sees it too). Left alone when already mounted; when mount is
+#     impossible (a container without CAP_SYS_ADMIN) a warning says so and
+#     those tests fail naming the reason
 set -euo pipefail
 
 hosts=${GPMGMT_TEST_HOSTS:-30}
@@ -134,6 +140,16 @@ fi
 "$(dirname "$0")/merge-known-hosts.sh" "$home/.ssh/known_hosts" "${names[@]}" <"$scan"
 rm -f "$scan"
 chown "$user:$user" "$home/.ssh/known_hosts"
+
+full=/mnt/gpmgmt-full
+if ! mountpoint -q "$full"; then
+	mkdir -p "$full"
+	if err=$(mount -t tmpfs -o size=64m,mode=0700,uid="$(id -u "$user")",gid="$(id -g "$user")" gpmgmt-full "$full" 2>&1); then
+		say "mounted a 64 MB tmpfs on $full for $user"
+	else
+		say "WARNING: cannot mount a tmpfs on $full ($err); the filesystem-full tests will fail" >&2
+	fi
+fi
 
 if ! runuser -u "$user" -- ssh -o BatchMode=yes -o ConnectTimeout=5 sdw1 true; then
 	say "gpadmin cannot ssh to sdw1; see /var/log/auth.log or run sshd -d" >&2

@@ -55,17 +55,18 @@ func build(ctx context.Context, env *app.Env, opts *Options, c *coordinator.Coor
 		LookupHost:    opts.LookupHost,
 		Now:           env.Now,
 	}
+	var rep buildmirrors.Report
 	if !opts.DryRun {
 		res.takeOver(ctx, env, ex, c.GPHome, bms)
 		jn := newJournal(env, c.DataDir, res, mirrors)
 		benv.BeforeStep = jn.beforeStep
 		defer func() {
-			if ferr := jn.finish(); ferr != nil {
+			if ferr := jn.finish(rep); ferr != nil {
 				err = errors.Join(err, ferr)
 			}
 		}()
 	}
-	rep, err := buildmirrors.Run(ctx, benv, bopts, bms)
+	rep, err = buildmirrors.Run(ctx, benv, bopts, bms)
 	var ie *buildmirrors.InputError
 	if errors.As(err, &ie) {
 		return &app.ExpectedError{Err: err}

@@ -195,11 +195,20 @@ func (jn *journal) beforeStep(step string, outs []buildmirrors.Outcome) error {
 }
 
 // finish removes the journal once the pipeline has returned: every mirror
-// was added, or failed and was cleaned up. A run that never reached a
-// changing step wrote none, and an earlier run's stays.
-func (jn *journal) finish() error {
+// was added, or failed and was cleaned up. A mirror whose cleanup did not
+// finish (its host gone midway) keeps it: its item, at the step that
+// failed, vouches for what is left on the host to the rerun, which stops
+// and redoes it. A run that never reached a changing step wrote none, and
+// an earlier run's stays.
+func (jn *journal) finish(rep buildmirrors.Report) error {
 	if jn.j == nil {
 		return nil
+	}
+	for _, o := range rep.Outcomes {
+		if o.Left {
+			jn.env.Log.Info(fmt.Sprintf("Keeping %s: the same command run again takes over what is left of %s", oplock.JournalPath(jn.mdd, Tool), o.Mirror.Label()))
+			return nil
+		}
 	}
 	if err := jn.j.Remove(); err != nil {
 		return app.Errorf("%w", err)

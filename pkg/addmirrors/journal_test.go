@@ -1,6 +1,8 @@
 package addmirrors
 
 import (
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -148,7 +150,7 @@ func TestJournalRecordsSteps(t *testing.T) {
 	if d := cmp.Diff(want, got.Items); d != "" {
 		t.Errorf("journal items (-want +got):\n%s", d)
 	}
-	if err := jn.finish(); err != nil {
+	if err := jn.finish(buildmirrors.Report{Outcomes: outs}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(mdd, Tool+".journal")); !os.IsNotExist(err) {
@@ -206,6 +208,41 @@ func TestJournalCarriesForward(t *testing.T) {
 func partial(it oplock.Item) oplock.Item {
 	it.Partial = true
 	return it
+}
+
+// TestJournalKeptWhenCleanupIncomplete: a mirror whose copy failed and
+// whose cleanup could not finish (its host gone midway) keeps the
+// journal, its item at the failed step: the rerun of the same command
+// vouches for the half-written directory (the rerun of issue 18's "exists
+// but is not empty") instead of refusing it.
+func TestJournalKeptWhenCleanupIncomplete(t *testing.T) {
+	mdd := t.TempDir()
+	env := &app.Env{PID: 42, Start: time.Unix(0, 0).UTC(), Log: slog.New(slog.DiscardHandler)}
+	jn := newJournal(env, mdd, resumption{vouched: map[int]oplock.Item{}}, rplanned)
+	outs := []buildmirrors.Outcome{{Mirror: buildmirrors.Mirror{Target: rplanned[0].Mirror}}, {Mirror: buildmirrors.Mirror{Target: rplanned[1].Mirror}}}
+	if err := jn.beforeStep(buildmirrors.StepMkdir, outs); err != nil {
+		t.Fatal(err)
+	}
+	outs[1].Created = true
+	if err := jn.beforeStep(buildmirrors.StepCopy, outs); err != nil {
+		t.Fatal(err)
+	}
+	outs[1].Err, outs[1].FailedStep, outs[1].Left = errors.New("connection lost"), buildmirrors.StepCopy, true
+	if err := jn.finish(buildmirrors.Report{Outcomes: outs}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := oplock.ReadJournal(mdd, Tool)
+	if err != nil || got == nil {
+		t.Fatalf("journal after a failed cleanup: %v, %v; want it kept", got, err)
+	}
+	c, err := cluster.New([]cluster.Segment{rcoord, rp0, rp1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := resume(got, c, rplanned[1:])
+	if it, ok := res.vouched[rplanned[1].Mirror.DBID]; !ok || !it.Made {
+		t.Errorf("the rerun's resumption %+v: want dbid %d's directory vouched for, made by the run", res, rplanned[1].Mirror.DBID)
+	}
 }
 
 func rec(items ...oplock.Item) *oplock.Record {

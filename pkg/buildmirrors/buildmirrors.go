@@ -138,6 +138,10 @@ type Outcome struct {
 	Registered bool   // the catalog row was written
 	FailedStep string // the step that failed, "" if none
 	Err        error
+	// Left says the cleanup after the failure did not finish (its host
+	// gone, say): what the run made or copied for the mirror may still
+	// be there, for the caller's rerun to take over.
+	Left bool
 }
 
 // OK reports whether the mirror was added.

@@ -418,6 +418,7 @@ func (r *run) cleanupFailed(ctx context.Context) {
 			}
 		}
 		if err := errors.Join(errs...); err != nil {
+			o.Left = true
 			r.env.Log.Warn(fmt.Sprintf("Cleanup of %s incomplete: %v", m.Label(), err))
 		}
 	}

@@ -131,6 +131,13 @@ func (r *recovery) recoverFull(ctx context.Context, ts []target) ([]outcome, err
 			continue
 		}
 		out[i] = outcome{Kind: fullKind(o.FailedStep), Msg: fmt.Sprint(o.Err)}
+		if out[i].Kind == "full" {
+			// The copy failed midway (its pg_basebackup killed, its
+			// host gone): the directory holds its half-written files.
+			// The journal keeps the step, so that the next run knows
+			// them for its own and copies over them (report keeps it).
+			continue
+		}
 		r.step(ts[i], stepFailed, out[i].Kind+": "+out[i].Msg)
 	}
 	r.forgetRewinds(ctx, ts, out)

@@ -14,11 +14,13 @@ var dashes58 = strings.Repeat("-", 58)
 // report is spec §4.10 and §4.6 step 11: the failures by kind in
 // Greenplum's words (each with its reason, an addition), the closing error
 // and exit 1; or Greenplum's banner. The journal is removed unless a rewind
-// was left at work in the background.
+// was left at work in the background, or a full copy failed midway: its
+// item, still at step copying, vouches for the half-written directory to
+// the next run.
 func (r *recovery) report(_ context.Context, ts []target, out []outcome) error {
 	log := r.env.Log
 	var copyFailed, startFailed, portFailed, streamFailed, other []int
-	anyIncremental, anyDifferential, background := false, false, false
+	anyIncremental, anyDifferential, background, halfCopied := false, false, false, false
 	for i, o := range out {
 		switch o.Kind {
 		case "":
@@ -28,6 +30,7 @@ func (r *recovery) report(_ context.Context, ts []target, out []outcome) error {
 			background = background || o.Kind == "interrupted"
 		case "full":
 			copyFailed = append(copyFailed, i)
+			halfCopied = true
 		case "differential":
 			anyDifferential = true
 			copyFailed = append(copyFailed, i)
@@ -94,7 +97,7 @@ func (r *recovery) report(_ context.Context, ts []target, out []outcome) error {
 			log.Warn(fmt.Sprintf("%s: %s: %s", ts[i].label(), o.Kind, o.Msg))
 		}
 	}
-	if !background && r.journal != nil {
+	if !background && !halfCopied && r.journal != nil {
 		if err := r.journal.Remove(); err != nil {
 			log.Warn(err.Error())
 		}

@@ -136,3 +136,32 @@ func TestProgressOff(t *testing.T) {
 		}
 	}
 }
+
+// TestReportKeepsJournalOfHalfCopy: a full copy that failed midway (its
+// pg_basebackup killed) leaves its half-written files in the failed
+// instance's directory; the journal stays, so that the next run knows
+// them for its own (wasCopying) instead of refusing the directory.
+func TestReportKeepsJournalOfHalfCopy(t *testing.T) {
+	r, _ := reportRig(t)
+	ts := reportTargets()[1:2]
+	at := ts[0].at()
+	j, err := oplock.NewJournal(r.co.DataDir, oplock.Record{Tool: Tool, Items: []oplock.Item{
+		{DBID: at.DBID, Method: "full", Host: at.Hostname, Port: at.Port, DataDir: at.DataDir, Step: stepCopying}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.journal = j
+	err = r.report(t.Context(), ts, []outcome{{Kind: "full", Msg: "pg_basebackup: signal: killed"}})
+	var ee *app.ExitError
+	if !errors.As(err, &ee) || ee.Code != app.ExitFailures {
+		t.Fatalf("%v, want exit 1", err)
+	}
+	rec, err := oplock.ReadJournal(r.co.DataDir, Tool)
+	if err != nil || rec == nil {
+		t.Fatalf("the journal after a failed copy: %v, %v; want it kept", rec, err)
+	}
+	r.prev = rec
+	if !r.wasCopying(ts[0]) {
+		t.Errorf("the next run does not recognise the half-written copy: %+v", rec.Items)
+	}
+}

@@ -1,0 +1,135 @@
+//go:build integration && reliability
+
+package recoverseg_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gpmgmt/gpmgmt/internal/tooltest"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
+)
+
+// written is what a fault test wrote before the fault: rows by table and
+// content, counted again after the rerun.
+type written struct {
+	tables []writtenTable
+}
+
+type writtenTable struct {
+	content int
+	table   string
+	rows    int
+}
+
+// write creates table with n rows on s, content s.ContentID's acting primary.
+func (w *written) write(t testing.TB, s cluster.Segment, table string, n int) {
+	t.Helper()
+	write(t, s, table, n)
+	w.tables = append(w.tables, writtenTable{s.ContentID, table, n})
+}
+
+// fill creates table with n rows of about 1 kB on s.
+func (w *written) fill(t testing.TB, s cluster.Segment, table string, n int) {
+	t.Helper()
+	fill(t, s, table, n)
+	w.tables = append(w.tables, writtenTable{s.ContentID, table, n})
+}
+
+// lost counts every table on its content's acting primary and returns
+// how many rows written are missing.
+func (w *written) lost(t testing.TB, b *bed) int {
+	t.Helper()
+	lost := 0
+	for _, wt := range w.tables {
+		if n := count(t, b.primary(t, wt.content), wt.table); n < wt.rows {
+			lost += wt.rows - n
+		}
+	}
+	return lost
+}
+
+// describe is the state a fault left, for the fault table: each catalog
+// row (dbid, content, role, status, mode) and whether a postmaster runs
+// in its directory, and the files of an unfinished run left on the
+// coordinator (lock, journal) or beside dirs (pid, status and marker
+// files).
+func (b *bed) describe(t testing.TB, dirs ...string) string {
+	t.Helper()
+	var cat []string
+	for _, s := range b.catalog(t) {
+		if !s.IsSegment() {
+			continue
+		}
+		state := "stopped"
+		if running(s.DataDir) {
+			state = "runs"
+		}
+		cat = append(cat, fmt.Sprintf("dbid %d c%d %c/%c/%c %s", s.DBID, s.ContentID, s.Role, s.Status, s.Mode, state))
+	}
+	var left []string
+	for _, pattern := range []string{filepath.Join(b.coord, "gprecoverseg.*")} {
+		m, _ := filepath.Glob(pattern)
+		left = append(left, m...)
+	}
+	for _, d := range dirs {
+		m, _ := filepath.Glob(filepath.Join(filepath.Dir(d), "."+filepath.Base(d)+".*"))
+		left = append(left, m...)
+	}
+	for i, f := range left {
+		left[i] = filepath.Base(f)
+	}
+	if len(left) == 0 {
+		left = []string{"none"}
+	}
+	return "catalog: " + strings.Join(cat, ", ") + "; files left: " + strings.Join(left, ", ")
+}
+
+// trueToDisk fails t unless every segment row is up and names the
+// directory where a postmaster runs on the row's port, and no other data
+// directory is under the segment hosts' directories.
+func (b *bed) trueToDisk(t testing.TB) {
+	t.Helper()
+	var want []string
+	for _, s := range b.catalog(t) {
+		if !s.IsSegment() {
+			continue
+		}
+		want = append(want, s.DataDir)
+		if !s.IsUp() {
+			t.Errorf("row %s: not up", s)
+		}
+		pid, err := os.ReadFile(filepath.Join(s.DataDir, "postmaster.pid"))
+		if err != nil || !running(s.DataDir) {
+			t.Errorf("row %s: no postmaster runs (%v)", s, err)
+			continue
+		}
+		// postmaster.pid: pid, data directory, start time, port, ...
+		if f := strings.Split(string(pid), "\n"); len(f) < 4 || f[1] != s.DataDir || strings.TrimSpace(f[3]) != strconv.Itoa(s.Port) {
+			t.Errorf("row %s: postmaster.pid says %q", s, pid)
+		}
+	}
+	var found []string
+	for _, h := range b.hidden {
+		versions, _ := filepath.Glob(filepath.Join(h, "*", "*", "PG_VERSION"))
+		more, _ := filepath.Glob(filepath.Join(h, "*", "PG_VERSION"))
+		for _, v := range append(versions, more...) {
+			found = append(found, filepath.Dir(v))
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(found)
+	if !slices.Equal(found, want) {
+		t.Errorf("data directories on the hosts %q, catalog rows %q", found, want)
+	}
+}
+
+// pgrep and dirSizeAtLeast are tooltest's.
+func pgrep(t testing.TB, pattern string) []int { return tooltest.Pgrep(t, pattern) }
+
+func dirSizeAtLeast(dir string, n int64) bool { return tooltest.DirSize(dir) >= n }
