@@ -36,7 +36,7 @@ type footprint struct {
 	procs  map[string]int      // processes other than postgres, by command name; zombies (any name) under "zombie"
 	pg     int                 // postgres processes other than autovacuum workers
 	fds    map[int]int         // sockets and pipes of each postgres process, by pid
-	tcp    int                 // TCP connections from or to port 22 of the cluster's addresses (not TIME_WAIT, not LISTEN)
+	tcp    int                 // SSH connections the cluster's tools hold (sshConnections)
 	what   map[string][]string // a few command lines per key of procs, and the TCP connections, for messages
 	titles map[int]string
 }
@@ -189,7 +189,7 @@ func (sc footprintScope) take() (footprint, error) {
 		f.procs[key]++
 		note(key, fmt.Sprintf("%d (parent %d) %s", pid, p.ppid, strings.Join(p.args, " ")))
 	}
-	f.tcp, f.what["tcp"], err = sc.sshConnections()
+	f.tcp, f.what["tcp"], f.what["tcp ignored"], err = sc.sshConnections(ps, mine)
 	return f, err
 }
 
@@ -214,44 +214,81 @@ func nonFileFDs(pid int) (int, error) {
 	return n, nil
 }
 
-// sshConnections counts the TCP connections (both ends: the tool's and
-// sshd's) from or to port 22 of the cluster's addresses, TIME_WAIT and
-// sshd's listening sockets left out: a connection a tool or sshd did not
-// close stays ESTABLISHED or CLOSE_WAIT.
-func (sc footprintScope) sshConnections() (int, []string, error) {
-	n := 0
-	var what []string
+// sshConnections counts the SSH connections the cluster's tools hold:
+// the client ends, to port 22 of the cluster's addresses, TIME_WAIT left
+// out (a connection a tool did not close stays ESTABLISHED), whose socket
+// is held by a process of the cluster (mine) or by no process this user
+// can see; and sshd's ends in CLOSE_WAIT (the client closed, sshd did not). Another user of these addresses (a DBA's
+// session, another test's tool) is left out, and named in ignored.
+func (sc footprintScope) sshConnections(ps map[int]proc, mine map[int]bool) (n int, what, ignored []string, err error) {
+	holders := socketHolders(ps)
 	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		fh, err := os.Open(file)
 		if os.IsNotExist(err) {
 			continue
 		}
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 		s := bufio.NewScanner(fh)
 		s.Scan() // the header
 		for s.Scan() {
+			// sl local remote st queues tr tm->when retrnsmt uid timeout inode
 			f := strings.Fields(s.Text())
-			if len(f) < 4 || f[3] == "06" || f[3] == "0A" { // TIME_WAIT, LISTEN (sshd's)
+			if len(f) < 10 || f[3] == "06" { // TIME_WAIT
 				continue
 			}
-			for _, end := range f[1:3] {
-				ip, port, ok := parseProcAddr(end)
-				if ok && port == 22 && slices.ContainsFunc(sc.addrs, ip.Equal) {
-					n++
-					what = append(what, fmt.Sprintf("%s -> %s state %s", f[1], f[2], f[3]))
-					break
-				}
+			if ip, port, ok := parseProcAddr(f[1]); ok && port == 22 && slices.ContainsFunc(sc.addrs, ip.Equal) && f[3] == "08" {
+				n++ // CLOSE_WAIT: the client is gone, sshd did not close
+				what = append(what, fmt.Sprintf("%s -> %s state CLOSE_WAIT (sshd's end)", f[1], f[2]))
+				continue
+			}
+			ip, port, ok := parseProcAddr(f[2])
+			if !ok || port != 22 || !slices.ContainsFunc(sc.addrs, ip.Equal) {
+				continue
+			}
+			conn := fmt.Sprintf("%s -> %s state %s", f[1], f[2], f[3])
+			switch pid, held := holders[f[9]]; {
+			case held && !mine[pid]:
+				ignored = append(ignored, fmt.Sprintf("%s held by %d %s", conn, pid, strings.Join(ps[pid].args, " ")))
+			case held:
+				n++
+				what = append(what, fmt.Sprintf("%s held by %d %s", conn, pid, strings.Join(ps[pid].args, " ")))
+			default:
+				n++
+				what = append(what, conn+" held by no process in sight")
 			}
 		}
 		err = s.Err()
 		fh.Close()
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 	}
-	return n, what, nil
+	return n, what, ignored, nil
+}
+
+// socketHolders maps the inode of each socket a process of this user
+// holds to that process.
+func socketHolders(ps map[int]proc) map[string]int {
+	uid := os.Getuid()
+	holders := map[string]int{}
+	for pid, p := range ps {
+		if p.uid != uid {
+			continue
+		}
+		dir := fmt.Sprintf("/proc/%d/fd", pid)
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue // gone, or not readable (sshd's sessions)
+		}
+		for _, e := range ents {
+			if target, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && strings.HasPrefix(target, "socket:[") {
+				holders[strings.TrimSuffix(strings.TrimPrefix(target, "socket:["), "]")] = pid
+			}
+		}
+	}
+	return holders
 }
 
 // parseProcAddr reads an address of /proc/net/tcp{,6}: the IP as 32-bit

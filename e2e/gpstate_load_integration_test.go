@@ -146,6 +146,9 @@ func TestLoadGpstate(t *testing.T) {
 	for _, g := range grown {
 		t.Errorf("left after the load (%s settling): %s", loadSettle, g)
 	}
+	if ign := endFP.what["tcp ignored"]; len(ign) > 0 {
+		t.Logf("SSH connections to the cluster's addresses not the test's, left out: %s", strings.Join(ign, "; "))
+	}
 	fdNow, fdThen := endFP.fdTotal(startFP)
 	t.Logf("at the end: sessions %v (max during the run %v); processes %v (max %v), %d postgres; sockets and pipes of the postgres processes %d (%d at the start)",
 		endSess, maxSess, endFP.procs, maxFP, endFP.pg, fdNow, fdThen)
