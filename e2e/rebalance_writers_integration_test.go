@@ -18,9 +18,9 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
-// Bounds of a writer: at most writeAttempts inserts (over 3 minutes of
-// writing at writePause), each bounded by writeTimeout, and no writer
-// outlives writeLife.
+// Bounds of a writer (startWritersFor takes others): at most
+// writeAttempts inserts (over 3 minutes of writing at writePause), each
+// bounded by writeTimeout, and no writer outlives writeLife.
 const (
 	writeAttempts = 10000
 	writePause    = 20 * time.Millisecond
@@ -64,16 +64,27 @@ type ack struct {
 	port int // of the primary that acknowledged it
 }
 
+// writerApp is the writers' application_name, by which a count of
+// sessions can leave them out.
+const writerApp = "e2e-writer"
+
 // startWriters starts a writer for each content, rows labelled run, and
 // waits (30 s at most) until each had a write acknowledged.
 func (d rebalanceDemo) startWriters(t testing.TB, run string, contents ...int) *writers {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), writeLife)
+	return d.startWritersFor(t, writeLife, writeAttempts, run, contents...)
+}
+
+// startWritersFor is startWriters with other bounds: each writer lives
+// at most life and tries at most attempts inserts.
+func (d rebalanceDemo) startWritersFor(t testing.TB, life time.Duration, attempts int, run string, contents ...int) *writers {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), life)
 	ws := &writers{cancel: cancel}
 	for _, c := range contents {
 		w := &writer{content: c, run: run}
 		ws.all = append(ws.all, w)
-		ws.wg.Go(func() { w.loop(ctx, d.coordPort) })
+		ws.wg.Go(func() { w.loop(ctx, d.coordPort, attempts) })
 	}
 	t.Cleanup(ws.stop)
 	deadline := time.Now().Add(30 * time.Second)
@@ -102,8 +113,8 @@ func (ws *writers) stop() {
 	ws.wg.Wait()
 }
 
-// loop writes until ctx ends or writeAttempts inserts were tried.
-func (w *writer) loop(ctx context.Context, coordPort int) {
+// loop writes until ctx ends or attempts inserts were tried.
+func (w *writer) loop(ctx context.Context, coordPort, attempts int) {
 	var conn *pgx.Conn
 	port := 0
 	defer func() {
@@ -111,10 +122,13 @@ func (w *writer) loop(ctx context.Context, coordPort int) {
 			_ = conn.Close(context.Background())
 		}
 	}()
-	for seq := 1; seq <= writeAttempts && ctx.Err() == nil; seq++ {
+	for seq := 1; seq <= attempts && ctx.Err() == nil; seq++ {
 		if conn == nil {
 			var err error
 			if conn, port, err = w.open(ctx, coordPort); err != nil {
+				if ctx.Err() != nil {
+					break
+				}
 				w.fail(err)
 				pause(ctx, retryPause)
 				continue
@@ -124,6 +138,9 @@ func (w *writer) loop(ctx context.Context, coordPort int) {
 		wctx, cancel := context.WithTimeout(ctx, writeTimeout+time.Second)
 		_, err := conn.Exec(wctx, "INSERT INTO public.rebalance_writes (run, seq) VALUES ($1, $2)", w.run, seq)
 		cancel()
+		if err != nil && ctx.Err() != nil {
+			break // stopped: the write was cancelled, not failed
+		}
 		if err != nil {
 			w.fail(err)
 			_ = conn.Close(context.Background())
@@ -173,6 +190,7 @@ func (w *writer) open(ctx context.Context, coordPort int) (*pgx.Conn, int, error
 	}
 	cfg.RuntimeParams["statement_timeout"] = fmt.Sprint(writeTimeout.Milliseconds())
 	cfg.RuntimeParams["client_min_messages"] = "warning"
+	cfg.RuntimeParams["application_name"] = writerApp
 	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
 		w.warned = w.warned || strings.Contains(n.Message, "canceling wait for synchronous replication")
 	}

@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// TableEnv names the file Record appends rows to (JSON, one per line);
-// scripts/reliability.sh sets it and prints the table when the campaign
-// ends. Unset, rows are only logged.
+// TableEnv names the file Record and RecordLoad append rows to (JSON, one
+// per line); scripts/reliability.sh sets it and prints the tables when the
+// campaign ends. Unset, rows are only logged.
 const TableEnv = "GPMGMT_FAULT_TABLE"
 
 // Row is one fault's outcome: a line of the table in docs/reliability.md.
@@ -37,6 +37,12 @@ func Record(t testing.TB, r Row) {
 		t.Fatal(err)
 	}
 	t.Logf("fault table row: %s", b)
+	appendLine(t, b)
+}
+
+// appendLine appends one JSON line to the file TableEnv names, if any.
+func appendLine(t testing.TB, b []byte) {
+	t.Helper()
 	path := os.Getenv(TableEnv)
 	if path == "" {
 		return
@@ -52,25 +58,56 @@ func Record(t testing.TB, r Row) {
 	}
 }
 
-// ReadRows reads the rows Record appended to path, ordered by test name.
-func ReadRows(path string) ([]Row, error) {
+// Table is what a table file holds: the fault rows and the load rows.
+type Table struct {
+	Faults []Row
+	Loads  []LoadRow
+}
+
+// ReadTable reads the rows Record and RecordLoad appended to path, each
+// kind ordered by test name.
+func ReadTable(path string) (Table, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return Table{}, err
 	}
-	var rows []Row
+	var tab Table
 	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		if line == "" {
 			continue
 		}
-		var r Row
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+		var kind struct {
+			Kind string `json:"kind"`
 		}
-		rows = append(rows, r)
+		if err := json.Unmarshal([]byte(line), &kind); err != nil {
+			return Table{}, fmt.Errorf("%s:%d: %w", path, i+1, err)
+		}
+		switch kind.Kind {
+		case "":
+			var r Row
+			err = json.Unmarshal([]byte(line), &r)
+			tab.Faults = append(tab.Faults, r)
+		case loadKind:
+			var r LoadRow
+			err = json.Unmarshal([]byte(line), &r)
+			tab.Loads = append(tab.Loads, r)
+		default:
+			err = fmt.Errorf("unknown kind %q", kind.Kind)
+		}
+		if err != nil {
+			return Table{}, fmt.Errorf("%s:%d: %w", path, i+1, err)
+		}
 	}
-	slices.SortStableFunc(rows, func(a, b Row) int { return strings.Compare(a.Test, b.Test) })
-	return rows, nil
+	slices.SortStableFunc(tab.Faults, func(a, b Row) int { return strings.Compare(a.Test, b.Test) })
+	slices.SortStableFunc(tab.Loads, func(a, b LoadRow) int { return strings.Compare(a.Test, b.Test) })
+	return tab, nil
+}
+
+// ReadRows reads the fault rows Record appended to path, ordered by test
+// name; load rows are left out (ReadTable has them).
+func ReadRows(path string) ([]Row, error) {
+	tab, err := ReadTable(path)
+	return tab.Faults, err
 }
 
 // Markdown renders rows as the table docs/reliability.md quotes.
@@ -80,10 +117,16 @@ func Markdown(rows []Row) string {
 	b.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		cells := []string{r.Fault, "`" + r.Tool + "`", r.Printed, r.Exit, r.After, r.Rerun, fmt.Sprint(r.Lost), "`" + r.Test + "`"}
-		for i, c := range cells {
-			cells[i] = strings.ReplaceAll(strings.ReplaceAll(c, "|", `\|`), "\n", " ")
-		}
-		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+		b.WriteString("| " + strings.Join(escapeCells(cells), " | ") + " |\n")
 	}
 	return b.String()
+}
+
+// escapeCells makes each cell one Markdown table cell: pipes escaped,
+// newlines made spaces.
+func escapeCells(cells []string) []string {
+	for i, c := range cells {
+		cells[i] = strings.ReplaceAll(strings.ReplaceAll(c, "|", `\|`), "\n", " ")
+	}
+	return cells
 }
