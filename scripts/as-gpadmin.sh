@@ -54,4 +54,5 @@ exec runuser -u "$user" -- env -i \
 	GOFLAGS="-modcacherw -buildvcs=false" GOTOOLCHAIN=local \
 	GOPROXY="$(go env GOPROXY)" GOSUMDB="$(go env GOSUMDB)" \
 	CI="${CI:-}" GPMGMT_BENCH_MB="${GPMGMT_BENCH_MB:-}" GPMGMT_BENCH_ROUNDS="${GPMGMT_BENCH_ROUNDS:-}" GPMGMT_BENCH_SHAPES="${GPMGMT_BENCH_SHAPES:-}" \
+	RELIABILITY_LOAD_DURATION="${RELIABILITY_LOAD_DURATION:-}" FAULTS="${FAULTS:-}" LOAD="${LOAD:-}" \
 	bash -c 'cd "$1" && shift && exec "$@"' as-gpadmin "$dir" "$@"

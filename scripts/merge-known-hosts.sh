@@ -32,4 +32,12 @@ for name in "$@"; do
 done
 rm -f -- "$copy.old"
 sort -u "$keys" >>"$copy"
+# ssh-keygen -R wrote a new file, owned by whoever runs this (root, from
+# setup-test-host.sh): it takes the owner of the file it replaces (of the
+# directory, for a new one) before the rename, so that the owner's tools
+# never find a known_hosts they may not read.
+ref=$file
+[ -f "$file" ] || ref=$dir
+chown --reference="$ref" -- "$copy" 2>/dev/null || true
+[ -f "$file" ] && chmod --reference="$file" -- "$copy"
 mv -f -- "$copy" "$file"
