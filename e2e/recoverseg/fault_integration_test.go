@@ -17,9 +17,10 @@ import (
 type milestone struct {
 	name string // the line, as the fault table names it
 	at   string // the regexp of the printed line
-	// big: the scene's failed-over content gets about 45 MB more, so that
-	// the rewind or the copy lasts long enough to print its progress.
-	big bool
+	// fill: rows of about 1 kB the scene's failed-over content gets
+	// more, so that the rewind or the copy lasts long enough to print its
+	// progress.
+	fill int
 }
 
 // The progress line gprecoverseg prints once a second for each copy or
@@ -34,7 +35,7 @@ var recoverMilestones = []milestone{
 	{name: "Setting up the required segments for recovery", at: `\[INFO\]:-Setting up the required segments for recovery$`},
 	{name: "Updating configuration for mirrors", at: `\[INFO\]:-Updating configuration for mirrors$`},
 	{name: "Initiating segment recovery", at: `\[INFO\]:-Initiating segment recovery\. `},
-	{name: "the rewind's first progress line", at: progressLine, big: true},
+	{name: "the rewind's first progress line", at: progressLine, fill: rewindRows},
 	{name: "Triggering FTS probe", at: `\[INFO\]:-Triggering FTS probe$`},
 }
 
@@ -54,7 +55,7 @@ var fullMilestones = append([]milestone{
 	"register mirrors in the catalog",
 	"forget the finished copies",
 	"trigger FTS probe",
-), milestone{name: "the copy's first progress line in kB", at: copyProgressLine, big: true})...)
+), milestone{name: "the copy's first progress line in kB", at: copyProgressLine, fill: twiceRows})...)
 
 // buildSteps are the milestones of pkg/buildmirrors' numbered steps.
 func buildSteps(names ...string) []milestone {
@@ -143,8 +144,8 @@ func killAtMilestone(t *testing.T, m faultMode, ms milestone) {
 	_, mirror0 := pair(t, s.b.catalog(t), 0)
 	mirror := m.prepare(t, s)
 	s.write(t, "before_fault", 1000)
-	if ms.big {
-		s.fill(t, 1, "big", rewindRows)
+	if ms.fill > 0 {
+		s.fill(t, 1, "big", ms.fill)
 	}
 	logDir := t.TempDir()
 	k := s.killAt(t, logDir, regexp.MustCompile(ms.at), m.args...)

@@ -106,7 +106,9 @@ func (s *scene) rerun(t testing.TB, logDir string, args ...string) string {
 		switch {
 		case strings.Contains(m, "did not finish; this run completes its work"):
 			key = append(key, "took the earlier run's journal over")
-		case strings.Contains(m, "earlier run") || strings.Contains(m, "left by gprecoverseg"):
+		case strings.Contains(m, "left by gprecoverseg") && strings.Contains(m, "taking it over"):
+			key = append(key, "took the stale lock over")
+		case strings.Contains(m, "earlier run"):
 			key = append(key, shorten(s.b, m))
 		case strings.Contains(m, "successfully") || strings.Contains(m, "No segments to recover"):
 			end = m

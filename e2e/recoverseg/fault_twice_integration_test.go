@@ -5,16 +5,21 @@ package recoverseg_test
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/gpmgmt/gpmgmt/internal/faulttest"
+	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 	"github.com/gpmgmt/gpmgmt/pkg/oplock"
 )
 
-// twiceRows is the failed-over content's fill for the double kill: about
-// 140 MB of rows of 1 kB, so that each -F copy prints its progress.
-const twiceRows = 120_000
+// Sizes of the double kill: the failed-over content gets about 140 MB
+// of rows of 1 kB; each -F copy is killed once 16 MB of it is on disk.
+const (
+	twiceRows = 120_000
+	twiceKill = 16 << 20
+)
 
 // TestFaultRecoversegKilledTwice: gprecoverseg -a -F is killed -9 during
 // its copy over content 1's failed instance, and its rerun is killed -9
@@ -30,15 +35,14 @@ const twiceRows = 120_000
 //     directory, which holds no gp_dbid of the instance (before the fix it
 //     was refused as another instance's directory).
 func TestFaultRecoversegKilledTwice(t *testing.T) {
-	copying := regexp.MustCompile(copyProgressLine)
 	for _, tt := range []struct {
 		name       string
-		second     *regexp.Regexp
+		second     *regexp.Regexp // nil: during the rerun's copy
 		secondName string
 		killOrphan bool
 	}{
-		{"rerun killed during its copy", copying, "the rerun's copy's first progress line in kB", false},
-		{"rerun killed before its copy", regexp.MustCompile(`\[INFO\]:-Ensuring 1 failed segment\(s\) are stopped$`), "the rerun's `Ensuring 1 failed segment(s) are stopped`", true},
+		{"rerun killed during its copy", nil, "16 MB into its own copy", false},
+		{"rerun killed before its copy", regexp.MustCompile(`\[INFO\]:-Ensuring 1 failed segment\(s\) are stopped$`), "its `Ensuring 1 failed segment(s) are stopped`", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -52,18 +56,36 @@ func TestFaultRecoversegKilledTwice(t *testing.T) {
 			s.fill(t, 1, "big", twiceRows)
 			logDir := t.TempDir()
 
-			k1 := s.killAt(t, logDir, copying, args...)
+			// copyOnDisk holds once a copy other than those running before
+			// (the earlier run's orphans, which a rerun stops first) has
+			// twiceKill on disk.
+			copyOnDisk := func(before []int) func(string) bool {
+				return func(string) bool {
+					for _, pid := range copyProcs(t, failed.DataDir) {
+						if !slices.Contains(before, pid) && tooltest.DirSize(failed.DataDir) >= twiceKill {
+							return true
+						}
+					}
+					return false
+				}
+			}
+			k1 := s.killWhen(t, logDir, copyOnDisk(nil), args...)
 			orphans := copyProcs(t, failed.DataDir)
-			t.Logf("first run killed %.1f s after its start at %q; copies left running: %v", k1.After.Seconds(), k1.Last, orphans)
-			fault1 := "kill -9 of gprecoverseg at the copy's first progress line in kB"
+			t.Logf("first run killed %.1f s after its start, last printed %q; copies left running: %v", k1.After.Seconds(), k1.Last, orphans)
+			fault1 := "kill -9 of gprecoverseg 16 MB into its copy"
 			if tt.killOrphan {
 				killProcs(t, orphans)
 				fault1 += fmt.Sprintf(", then of its orphaned pg_basebackup (%d processes)", len(orphans))
 			}
 			after1 := s.b.afterFault(t)
 
-			k2 := s.killAt(t, logDir, tt.second, args...)
-			t.Logf("the rerun killed %.1f s after its start at %q", k2.After.Seconds(), k2.Last)
+			var k2 faulttest.Killed
+			if tt.second != nil {
+				k2 = s.killAt(t, logDir, tt.second, args...)
+			} else {
+				k2 = s.killWhen(t, logDir, copyOnDisk(orphans), args...)
+			}
+			t.Logf("the rerun killed %.1f s after its start, last printed %q", k2.After.Seconds(), k2.Last)
 			after2 := s.b.afterFault(t)
 			rec, err := oplock.ReadJournal(s.b.coord, "gprecoverseg")
 			if err != nil || rec == nil {
