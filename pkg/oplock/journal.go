@@ -42,6 +42,8 @@ type Item struct {
 	// a rerun may clear it. A run that takes such an item over carries it
 	// into its own journal, so that being killed again before its own copy
 	// does not turn the earlier copy into a stranger's directory.
+	// gprecoverseg also sets it when its own copy begins, and clears it
+	// when the recovery of the directory succeeds.
 	Partial bool `json:"partial,omitempty"`
 }
 
@@ -98,11 +100,17 @@ func NewJournal(mdd string, rec Record) (*Journal, error) {
 
 // Step records that the item of dbid begins step (note says more).
 func (j *Journal) Step(dbid int, step, note string) error {
+	return j.Update(dbid, func(it *Item) { it.Step, it.Note = step, note })
+}
+
+// Update changes the item of dbid with fn and writes the journal before
+// it returns.
+func (j *Journal) Update(dbid int, fn func(*Item)) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for i := range j.rec.Items {
 		if j.rec.Items[i].DBID == dbid {
-			j.rec.Items[i].Step, j.rec.Items[i].Note = step, note
+			fn(&j.rec.Items[i])
 			return j.write()
 		}
 	}

@@ -194,6 +194,12 @@ func TestJournal(t *testing.T) {
 	if r, err := ReadJournal(mdd, "gprecoverseg"); err != nil || !r.Items[0].Made || r.Items[0].Step != "rewind" {
 		t.Errorf("after Made: %+v %v", r, err)
 	}
+	if err := j.Update(3, func(it *Item) { it.Partial = true }); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := ReadJournal(mdd, "gprecoverseg"); err != nil || !r.Items[0].Partial || !r.Items[0].Made || r.Items[0].Step != "rewind" {
+		t.Errorf("after Update: %+v %v", r, err)
+	}
 	if err := j.Made(9); err == nil {
 		t.Error("Made for an unknown dbid was accepted")
 	}

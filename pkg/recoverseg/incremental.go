@@ -54,8 +54,11 @@ func (r *recovery) beginJournal(ts []target) error {
 	for _, t := range ts {
 		method := strings.ToLower(t.Method())
 		at := t.at()
+		// What an earlier run knew of the directory outlives its journal,
+		// which this one replaces: this run may be killed before its own
+		// copy begins.
 		rec.Items = append(rec.Items, oplock.Item{DBID: at.DBID, Method: method, Host: at.Hostname,
-			DataDir: at.DataDir, Port: at.Port, From: t.movedFrom(), Step: stepPlanned})
+			DataDir: at.DataDir, Port: at.Port, From: t.movedFrom(), Step: stepPlanned, Partial: r.wasCopying(t)})
 	}
 	j, err := oplock.NewJournal(r.co.DataDir, rec)
 	if err != nil {
@@ -66,12 +69,23 @@ func (r *recovery) beginJournal(ts []target) error {
 }
 
 // step records a target's step in the journal; a journal that cannot be
-// written is worth a warning, not the recovery.
+// written is worth a warning, not the recovery. A copy that begins marks
+// the directory as possibly holding a partial copy until a recovery of it
+// succeeds.
 func (r *recovery) step(t target, step, note string) {
 	if r.journal == nil {
 		return
 	}
-	if err := r.journal.Step(t.Failed.DBID, step, note); err != nil {
+	err := r.journal.Update(t.Failed.DBID, func(it *oplock.Item) {
+		it.Step, it.Note = step, note
+		switch step {
+		case stepCopying:
+			it.Partial = true
+		case stepStarted:
+			it.Partial = false
+		}
+	})
+	if err != nil {
 		r.env.Log.Warn(err.Error())
 	}
 }

@@ -82,6 +82,7 @@ func (r *recovery) planTargets(ctx context.Context, ts []target, data map[int]se
 		return err
 	}
 	defer refuseHalfCopied(ts, half)
+	defer r.refusePartialCopies(ts)
 	for i := range ts {
 		t := &ts[i]
 		size, known := sizes[t.Failed.DBID]
@@ -323,4 +324,17 @@ func lastLine(s string) string {
 // "wal_log_hints setting" from 10).
 func walLogHints(d segctl.ControlData) bool {
 	return d.Field("wal_log_hints setting") == "on" || d.Field("Current wal_log_hints setting") == "on"
+}
+
+// refusePartialCopies marks impossible the incremental recoveries of
+// directories an earlier gprecoverseg -F was copying into and did not
+// finish (its journal says so): pg_rewind would trust a mix of the failed
+// instance's files and the copy's.
+func (r *recovery) refusePartialCopies(ts []target) {
+	for i := range ts {
+		t := &ts[i]
+		if !t.Full && !t.Differential && t.Plan.Impossible == "" && r.wasCopying(*t) {
+			t.Plan.Impossible = fmt.Sprintf("an interrupted gprecoverseg -F left a partial copy in %s: only gprecoverseg -F can complete it", t.Failed.DataDir)
+		}
+	}
 }

@@ -276,19 +276,21 @@ func (r *recovery) ownRewind(t target) bool {
 	return ok && it.Method == "incremental"
 }
 
-// wasCopying reports whether the earlier run's journal says it was copying
-// t's source into where t lands when it stopped: the pg_basebackup the
-// source feeds is that run's orphan, which a full recovery stops by its
-// pid file and starts again instead of skipping the segment, and the
-// directory may hold its half-written copy. A copy to another place (an
-// earlier move elsewhere) is not this recovery's.
+// wasCopying reports whether the earlier run's journal says a copy of
+// t's source into where t lands began and did not finish: that run was
+// copying when it stopped, or it carried the word of a run before it
+// (Partial) and was stopped before its own copy. The pg_basebackup the
+// source feeds is then an orphan of those runs, which a full recovery
+// stops by its pid file and starts again instead of skipping the segment,
+// and the directory may hold a half-written copy. A copy to another place
+// (an earlier move elsewhere) is not this recovery's.
 func (r *recovery) wasCopying(t target) bool {
 	if r.prev == nil {
 		return false
 	}
 	it, ok := r.prev.Item(t.Failed.DBID)
 	at := t.at()
-	return ok && it.Method == "full" && it.Step == stepCopying &&
+	return ok && (it.Partial || it.Method == "full" && it.Step == stepCopying) &&
 		it.Host == at.Hostname && it.Port == at.Port && filepath.Clean(it.DataDir) == filepath.Clean(at.DataDir)
 }
 
