@@ -177,9 +177,9 @@ func (b *bed) afterFault(t testing.TB) string {
 	return strings.Join([]string{catalog, journal, lock, files}, "; ")
 }
 
-// trueToDisk fails t unless every segment row's instance runs in its
-// directory on its port, and no directory under the cluster's hosts is in
-// no row.
+// trueToDisk fails t unless every segment row is up and its instance runs
+// in its directory on its port, and no directory under the cluster's hosts
+// is in no row.
 func (b *bed) trueToDisk(t testing.TB) {
 	t.Helper()
 	dirs := map[string]bool{}
@@ -188,6 +188,9 @@ func (b *bed) trueToDisk(t testing.TB) {
 			continue
 		}
 		dirs[s.DataDir] = true
+		if !s.IsUp() {
+			t.Errorf("row %s: not up", s)
+		}
 		text, err := os.ReadFile(filepath.Join(s.DataDir, "postmaster.pid"))
 		if err != nil {
 			t.Errorf("row %s: %v", s, err)

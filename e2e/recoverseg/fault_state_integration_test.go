@@ -4,10 +4,7 @@ package recoverseg_test
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -88,45 +85,6 @@ func (b *bed) describe(t testing.TB, dirs ...string) string {
 		left = []string{"none"}
 	}
 	return "catalog: " + strings.Join(cat, ", ") + "; files left: " + strings.Join(left, ", ")
-}
-
-// trueToDisk fails t unless every segment row is up and names the
-// directory where a postmaster runs on the row's port, and no other data
-// directory is under the segment hosts' directories.
-func (b *bed) trueToDisk(t testing.TB) {
-	t.Helper()
-	var want []string
-	for _, s := range b.catalog(t) {
-		if !s.IsSegment() {
-			continue
-		}
-		want = append(want, s.DataDir)
-		if !s.IsUp() {
-			t.Errorf("row %s: not up", s)
-		}
-		pid, err := os.ReadFile(filepath.Join(s.DataDir, "postmaster.pid"))
-		if err != nil || !running(s.DataDir) {
-			t.Errorf("row %s: no postmaster runs (%v)", s, err)
-			continue
-		}
-		// postmaster.pid: pid, data directory, start time, port, ...
-		if f := strings.Split(string(pid), "\n"); len(f) < 4 || f[1] != s.DataDir || strings.TrimSpace(f[3]) != strconv.Itoa(s.Port) {
-			t.Errorf("row %s: postmaster.pid says %q", s, pid)
-		}
-	}
-	var found []string
-	for _, h := range b.hidden {
-		versions, _ := filepath.Glob(filepath.Join(h, "*", "*", "PG_VERSION"))
-		more, _ := filepath.Glob(filepath.Join(h, "*", "PG_VERSION"))
-		for _, v := range append(versions, more...) {
-			found = append(found, filepath.Dir(v))
-		}
-	}
-	slices.Sort(want)
-	slices.Sort(found)
-	if !slices.Equal(found, want) {
-		t.Errorf("data directories on the hosts %q, catalog rows %q", found, want)
-	}
 }
 
 // pgrep and dirSizeAtLeast are tooltest's.
