@@ -266,8 +266,8 @@ func TestCreateAfterKilledCreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopOK = true
-	if err := destroyUnfinished(context.Background(), env, o); err != nil {
-		t.Fatal(err)
+	if _, _, err := claimDir(context.Background(), env, o, dir); err == nil || !strings.Contains(err.Error(), "is not empty") {
+		t.Fatalf("a finished cluster's DIR: %v, want the not-empty refusal", err)
 	}
 	if _, err := ReadManifest(dir); err != nil {
 		t.Fatalf("a finished cluster's manifest was removed: %v", err)
@@ -277,8 +277,15 @@ func TestCreateAfterKilledCreate(t *testing.T) {
 	}
 
 	calls := len(fake.Calls())
-	if err := destroyUnfinished(context.Background(), env, o); err != nil {
+	lock, created, err := claimDir(context.Background(), env, o, dir)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if err := lock.release(); err != nil {
+		t.Fatal(err)
+	}
+	if created {
+		t.Errorf("the DIR given empty counts as made by gpdemo")
 	}
 	var stops, removes int
 	for _, c := range fake.Calls()[calls:] {
@@ -297,5 +304,116 @@ func TestCreateAfterKilledCreate(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); err != nil {
 		t.Errorf("the DIR given empty was removed: %v", err)
+	}
+}
+
+// unfinishedDir returns a DIR holding what a create killed -9 leaves: the
+// manifest of o's plan and no env file.
+func unfinishedDir(t *testing.T, env *Env, o *CreateOptions) string {
+	t.Helper()
+	p, err := prepare(context.Background(), env, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(p.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteManifest(Manifest{Version: manifestVersion, Plan: p, DirCreated: true}); err != nil {
+		t.Fatal(err)
+	}
+	return p.Dir
+}
+
+// wantUntouched fails t if a script ran on a host (the checks run
+// commands, every change is a script) or the unfinished create's manifest
+// is gone.
+func wantUntouched(t *testing.T, fake *remotetest.Fake, dir string, calls int) {
+	t.Helper()
+	for _, c := range fake.Calls()[calls:] {
+		if c.Script != "" {
+			t.Errorf("ran %s on %s %v", c.Label, c.Host, c.Args)
+		}
+	}
+	if _, err := ReadManifest(dir); err != nil {
+		t.Errorf("the unfinished create's manifest: %v", err)
+	}
+}
+
+// TestCreateBadOptionsOverUnfinished: a create the checks refuse (a
+// GPHOME without Greenplum, a mirror layout the hosts cannot hold) leaves
+// an unfinished create's DIR as it was: nothing stopped, nothing removed.
+func TestCreateBadOptionsOverUnfinished(t *testing.T) {
+	fake := &remotetest.Fake{}
+	env, home := fakeEnv(t, fake)
+	good := &CreateOptions{Dir: filepath.Join(t.TempDir(), "demo"), Hosts: 2, PrimariesPerHost: 1, PortBase: 31600, GPHome: home, Local: true}
+	dir := unfinishedDir(t, env, good)
+	for _, tt := range []struct {
+		name string
+		o    CreateOptions
+		err  string
+	}{
+		{"no GPHOME", CreateOptions{GPHome: t.TempDir()}, "GPHOME"},
+		{"spread over 1 host", CreateOptions{Hosts: 1, Mirrors: MirrorsSpread}, "spread"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := *good
+			if tt.o.GPHome != "" {
+				o.GPHome = tt.o.GPHome
+			}
+			if tt.o.Mirrors != "" {
+				o.Hosts, o.Mirrors = tt.o.Hosts, tt.o.Mirrors
+			}
+			calls := len(fake.Calls())
+			err := Create(context.Background(), env, &o)
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("got %v, want an error naming %q", err, tt.err)
+			}
+			wantUntouched(t, fake, dir, calls)
+		})
+	}
+}
+
+// TestCreateRefusesLockedDir: while another create or destroy holds DIR's
+// lock, a create over its unfinished DIR and a destroy of it refuse and
+// change nothing; once the lock is released the create finishes the job.
+func TestCreateRefusesLockedDir(t *testing.T) {
+	fake := &remotetest.Fake{}
+	env, home := fakeEnv(t, fake)
+	env.Connect = func(context.Context, cluster.ConnConfig) (cluster.Conn, error) {
+		return nil, errors.New("connection refused")
+	}
+	fake.OnFunc(func(remote.Command) (remotetest.Response, bool) { return remotetest.Response{}, true })
+	o := &CreateOptions{Dir: filepath.Join(t.TempDir(), "demo"), Hosts: 1, PrimariesPerHost: 1, PortBase: 31620, GPHome: home, Local: true}
+	dir := unfinishedDir(t, env, o)
+	other, err := lockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const busy = "another gpdemo create or destroy is working in it"
+	calls := len(fake.Calls())
+	if err := Create(context.Background(), env, o); err == nil || !strings.Contains(err.Error(), busy) {
+		t.Fatalf("create: got %v, want %q", err, busy)
+	}
+	if err := Destroy(context.Background(), env, &DestroyOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), busy) {
+		t.Fatalf("destroy: got %v, want %q", err, busy)
+	}
+	wantUntouched(t, fake, dir, calls)
+
+	if err := other.release(); err != nil {
+		t.Fatal(err)
+	}
+	lock, created, err := claimDir(context.Background(), env, o, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.release()
+	if !created {
+		t.Errorf("DIR made by the unfinished create no longer counts as made by gpdemo")
+	}
+	if _, err := ReadManifest(dir); !errors.Is(err, ErrNoManifest) {
+		t.Errorf("manifest after the unfinished create was destroyed: %v", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("DIR removed while locked: %v", err)
 	}
 }

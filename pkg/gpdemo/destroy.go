@@ -32,6 +32,11 @@ func Destroy(ctx context.Context, env *Env, o *DestroyOptions) (err error) {
 		env.Log.Info(dir + " does not exist: nothing to destroy")
 		return nil
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, lock.release()) }()
 	m, err := ReadManifest(dir)
 	if errors.Is(err, ErrNoManifest) {
 		return app.Errorf("%s has no %s: it was not made by gpdemo create (or is already destroyed); refusing to remove it", dir, ManifestName)
@@ -39,9 +44,20 @@ func Destroy(ctx context.Context, env *Env, o *DestroyOptions) (err error) {
 	if err != nil {
 		return &app.ExpectedError{Err: err}
 	}
+	if err := destroyLocked(ctx, env, &o.CommonOptions, m, m.DirCreated); err != nil {
+		return err
+	}
+	env.Log.Info(fmt.Sprintf("Demo cluster destroyed in %.1f seconds", env.Now().Sub(start).Seconds()))
+	return nil
+}
+
+// destroyLocked stops every instance of m's cluster and removes what
+// gpdemo created, DIR itself when removeDir is set; the caller holds DIR's
+// lock.
+func destroyLocked(ctx context.Context, env *Env, o *app.CommonOptions, m Manifest, removeDir bool) (err error) {
 	ex := localRouter(env, m.CoordinatorHost)
 	if !m.Local {
-		opts := env.SSHOptions(&o.CommonOptions, m.GPHome)
+		opts := env.SSHOptions(o, m.GPHome)
 		if _, err := os.Stat(opts.EnvScript); err != nil {
 			opts.EnvScript = "" // GPHOME is gone: the stop script signals postmasters itself
 		}
@@ -56,7 +72,7 @@ func Destroy(ctx context.Context, env *Env, o *DestroyOptions) (err error) {
 		}()
 		ex.Remote = ssh
 	}
-	env.Log.Info(fmt.Sprintf("Destroying the demo cluster in %s: %d instances", dir, len(m.Instances)))
+	env.Log.Info(fmt.Sprintf("Destroying the demo cluster in %s: %d instances", m.Dir, len(m.Instances)))
 	// A create killed midway may have left its instance creation running.
 	// A pid file that names no process of that create (its pid reused,
 	// or not ours) is reported and left: the teardown goes on.
@@ -68,11 +84,7 @@ func Destroy(ctx context.Context, env *Env, o *DestroyOptions) (err error) {
 	if err := teardown(ctx, env, ex, withCatalogInstances(ctx, env, m.Plan), "fast"); err != nil {
 		return err
 	}
-	if err := removeLocal(m, m.DirCreated); err != nil {
-		return err
-	}
-	env.Log.Info(fmt.Sprintf("Demo cluster destroyed in %.1f seconds", env.Now().Sub(start).Seconds()))
-	return nil
+	return removeLocal(m, removeDir)
 }
 
 // teardown stops every instance of p and then, only when all are stopped,
