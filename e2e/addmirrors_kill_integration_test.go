@@ -352,11 +352,29 @@ func (d mirrorless) waitMirrorUp(t testing.TB, c int) cluster.Segment {
 func (d mirrorless) checkTrueToDisk(t testing.TB) {
 	t.Helper()
 	rows := map[string]bool{}
+	var segs []cluster.Segment
 	for _, s := range d.segments(t) {
-		if !s.IsSegment() {
-			continue
+		if s.IsSegment() {
+			rows[s.DataDir] = true
+			segs = append(segs, s)
 		}
-		rows[s.DataDir] = true
+	}
+	wantRunAsCataloged(t, segs)
+	for _, h := range d.hosts {
+		dirs, _ := filepath.Glob(filepath.Join(d.dir, h, "mirror", "*"))
+		for _, dir := range dirs {
+			if !rows[dir] {
+				t.Errorf("%s is in no catalog row", dir)
+			}
+		}
+	}
+}
+
+// wantRunAsCataloged fails t unless the postmaster of each row of segs
+// runs in the row's data directory, on the row's port.
+func wantRunAsCataloged(t testing.TB, segs []cluster.Segment) {
+	t.Helper()
+	for _, s := range segs {
 		b, err := os.ReadFile(filepath.Join(s.DataDir, "postmaster.pid"))
 		if err != nil {
 			t.Errorf("row %s: %v", s, err)
@@ -374,14 +392,6 @@ func (d mirrorless) checkTrueToDisk(t testing.TB) {
 		}
 		if f[1] != s.DataDir || strings.TrimSpace(f[3]) != strconv.Itoa(s.Port) {
 			t.Errorf("row %s: postmaster.pid names %s port %s", s, f[1], f[3])
-		}
-	}
-	for _, h := range d.hosts {
-		dirs, _ := filepath.Glob(filepath.Join(d.dir, h, "mirror", "*"))
-		for _, dir := range dirs {
-			if !rows[dir] {
-				t.Errorf("%s is in no catalog row", dir)
-			}
 		}
 	}
 }

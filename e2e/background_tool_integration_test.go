@@ -46,9 +46,16 @@ type timedLine struct {
 // as a line of its output matches killOn.
 func (d rebalanceDemo) startBackground(t testing.TB, killOn, tool string, args ...string) *background {
 	t.Helper()
+	return startBackground(t, d.coord, d.hidden, killOn, tool, args...)
+}
+
+// startBackground starts tool blind (hidden hidden) for the cluster whose
+// coordinator data directory is coord, as rebalanceDemo.startBackground.
+func startBackground(t testing.TB, coord string, hidden []string, killOn, tool string, args ...string) *background {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
-	cmd := testbed.Blind(t, exec.CommandContext(ctx, filepath.Join(toolsDir, tool), append(args, "-l", t.TempDir())...), d.hidden...)
-	cmd.Env = append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+d.coord, "MASTER_DATA_DIRECTORY=")
+	cmd := testbed.Blind(t, exec.CommandContext(ctx, filepath.Join(toolsDir, tool), append(args, "-l", t.TempDir())...), hidden...)
+	cmd.Env = append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+coord, "MASTER_DATA_DIRECTORY=")
 	cmd.WaitDelay = 10 * time.Second
 	bg := &background{cmd: cmd, cancel: cancel, exited: make(chan struct{})}
 	if killOn != "" {
@@ -138,4 +145,21 @@ func (bg *background) lineAt(s string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// output is what the tool has printed so far.
+func (bg *background) output() string {
+	bg.mu.Lock()
+	defer bg.mu.Unlock()
+	return bg.out.String()
+}
+
+// running reports whether the tool has not exited yet.
+func (bg *background) running() bool {
+	select {
+	case <-bg.exited:
+		return false
+	default:
+		return true
+	}
 }

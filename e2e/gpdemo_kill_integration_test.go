@@ -28,6 +28,13 @@ func postmasters(dir string) int {
 	return n
 }
 
+// gpdemoCmd is the command of the built gpdemo, bounded by toolTimeout.
+func gpdemoCmd(t *testing.T, args ...string) *exec.Cmd {
+	cmd, cancel := command(toolTimeout, filepath.Join(toolsDir, "gpdemo"), append(args, "-l", t.TempDir())...)
+	t.Cleanup(cancel)
+	return cmd
+}
+
 // TestGpdemoKilled: gpdemo create (mirrored, over SSH) is killed -9 once
 // its first instance runs; the identical create run again destroys what
 // the killed one made, by its manifest, and makes the cluster. gpdemo
@@ -43,11 +50,7 @@ func TestGpdemoKilled(t *testing.T) {
 			run(t, "gpdemo", "destroy", "--dir", dir)
 		}
 	})
-	tool := func(args ...string) *exec.Cmd {
-		cmd, cancel := command(toolTimeout, filepath.Join(toolsDir, "gpdemo"), append(args, "-l", t.TempDir())...)
-		t.Cleanup(cancel)
-		return cmd
-	}
+	tool := func(args ...string) *exec.Cmd { return gpdemoCmd(t, args...) }
 
 	out := killCmdWhen(t, tool(create...), func() bool { return postmasters(dir) > 0 })
 	t.Logf("gpdemo create killed -9 with %d instance(s) running; its last lines:\n%s", postmasters(dir), tail(out, 2))

@@ -91,11 +91,21 @@ func (d demo) blind(t *testing.T, tool string, args ...string) (int, string) {
 // blindEnv is blind with extra environment variables (NAME=value).
 func (d demo) blindEnv(t *testing.T, env []string, tool string, args ...string) (int, string) {
 	t.Helper()
-	c, cancel := command(toolTimeout, filepath.Join(toolsDir, tool), append(args, "-l", t.TempDir())...)
+	cmd, cancel := d.blindCmd(t, tool, args...)
 	defer cancel()
-	cmd := testbed.Blind(t, c, d.hidden...)
-	cmd.Env = append(append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+d.coord, "MASTER_DATA_DIRECTORY="), env...)
+	cmd.Env = append(cmd.Env, env...)
 	return tooltest.Run(t, cmd)
+}
+
+// blindCmd is the command of a built tool with the cluster's environment,
+// the segment directories hidden, bounded by toolTimeout; the caller
+// calls cancel when it is done.
+func (d demo) blindCmd(t testing.TB, tool string, args ...string) (*exec.Cmd, context.CancelFunc) {
+	t.Helper()
+	c, cancel := command(toolTimeout, filepath.Join(toolsDir, tool), append(args, "-l", t.TempDir())...)
+	cmd := testbed.Blind(t, c, d.hidden...)
+	cmd.Env = append(os.Environ(), "GPHOME="+gphome, "COORDINATOR_DATA_DIRECTORY="+d.coord, "MASTER_DATA_DIRECTORY=")
+	return cmd, cancel
 }
 
 // messages strips Greenplum's line prefix, leaving "[LEVEL]:-message".
