@@ -17,8 +17,7 @@ import (
 	"github.com/gpmgmt/gpmgmt/pkg/remote"
 )
 
-// prepare is steps 1 to 3: environment, versions, a coordinator left
-// behind by a crash.
+// prepare is steps 1 and 2: environment, versions.
 func (s *starter) prepare(ctx context.Context) (err error) {
 	log := s.env.Log
 	log.Info("Gathering information and validating the environment...")
@@ -49,10 +48,7 @@ func (s *starter) prepare(ctx context.Context) (err error) {
 	log.Debug(fmt.Sprintf("Read from postgresql.conf max_connections=%d", s.maxConns))
 	log.Debug("Running Command: $GPHOME/bin/postgres --gp-version")
 	log.Info(fmt.Sprintf("%s Binary Version: '%s'", s.flavour.ProductWord(), s.version.Raw))
-	if err := s.checkCatalogVersion(ctx); err != nil {
-		return err
-	}
-	return s.recoverStaleCoordinator(ctx)
+	return s.checkCatalogVersion(ctx)
 }
 
 // checkBinaries is gp.check_permissions: the user must be able to run

@@ -51,6 +51,14 @@ func Run(ctx context.Context, env *app.Env, opts *Options) (err error) {
 	if err := s.prepare(ctx); err != nil {
 		return err
 	}
+	lock, err := s.takeLock(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, lock.Release()) }()
+	if err := s.recoverStaleCoordinator(ctx); err != nil {
+		return err
+	}
 	if w := oplock.MirrorWorkRunning(s.mdd, env.Hostname); w != "" {
 		env.Log.Warn(w)
 	}
