@@ -12,7 +12,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -427,4 +429,60 @@ func assertCatalogMatchesDisk(t *testing.T, c *cluster.Cluster) {
 			}
 		}
 	}
+}
+
+// TestCreateOverUnfinished: over a DIR an unfinished create left (its
+// instances running, no env file), a create whose GPHOME has no Greenplum
+// refuses and stops nothing; two good creates started together never both
+// go on: one destroys the unfinished cluster and makes its own, the other
+// refuses (DIR locked, or, when it comes second, not empty).
+func TestCreateOverUnfinished(t *testing.T) {
+	slot := testbed.AcquireSlot(t)
+	dir := filepath.Join(t.TempDir(), "demo")
+	destroyOnFailure(t, dir)
+	args := []string{"create", "--dir", dir, "--gphome", testGPHome, "--local", "--primaries-per-host", "1",
+		"--host-names", slot.Hosts[0], "--port-base", fmt.Sprint(slot.PortBase + 40)}
+	mustGpdemo(t, args...)
+	// What a create killed before its last step leaves.
+	if err := os.Remove(EnvFilePath(dir)); err != nil {
+		t.Fatal(err)
+	}
+	port := slot.PortBase + 40
+
+	code, out := gpdemo(t, append(slices.Clone(args), "--gphome", t.TempDir())...)
+	if code != 2 || !strings.Contains(out, "is not usable") || strings.Contains(out, "destroying what it made") {
+		t.Errorf("create with a GPHOME without Greenplum over the unfinished DIR: exit %d\n%s", code, out)
+	}
+	if _, err := ReadManifest(dir); err != nil {
+		t.Errorf("the unfinished create's manifest after the refusal: %v", err)
+	}
+	queryString(t, "", port, false, "SELECT 1") // its coordinator still runs
+
+	var wg sync.WaitGroup
+	codes, outs := make([]int, 2), make([]string, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], outs[i] = gpdemo(t, args...)
+		}()
+	}
+	wg.Wait()
+	refusal := regexp.MustCompile(`another gpdemo create or destroy is working in it|is not empty`)
+	switch {
+	case codes[0] == 0 && codes[1] == 2 && refusal.MatchString(outs[1]):
+		t.Logf("the second create refused:\n%s", outs[1])
+	case codes[1] == 0 && codes[0] == 2 && refusal.MatchString(outs[0]):
+		t.Logf("the first create refused:\n%s", outs[0])
+	default:
+		t.Fatalf("two creates at once: exits %v, want one 0 and one refusal\n%s\n----\n%s", codes, outs[0], outs[1])
+	}
+	if r := queryString(t, "", port, false, "SELECT count(*)::text FROM gp_segment_configuration"); r != "2" {
+		t.Errorf("catalog rows after the two creates: %s, want 2", r)
+	}
+	if _, err := os.Stat(EnvFilePath(dir)); err != nil {
+		t.Errorf("the winning create's env file: %v", err)
+	}
+	mustGpdemo(t, "destroy", "--dir", dir)
+	assertGone(t, dir)
 }
