@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gpmgmt/gpmgmt/internal/faulttest"
+	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
@@ -77,7 +78,7 @@ func faultStartStop(t *testing.T, tool, at string) {
 
 	start := time.Now()
 	code, out := d.blind(t, tool, args...)
-	rerun := fmt.Sprintf("exit %d in %.1f s: %s", code, time.Since(start).Seconds(), lastMessage(out))
+	rerun := fmt.Sprintf("exit %d in %.1f s: %s", code, time.Since(start).Seconds(), tooltest.LastMessage(out))
 	if code != 0 {
 		t.Errorf("the rerun of %s: exit %d\n%s", tool, code, out)
 	}
@@ -115,17 +116,6 @@ func shorten(s, dir string) string {
 		s = string(r[:199]) + "…"
 	}
 	return s
-}
-
-// lastMessage is the last message of a tool's output, without its prefix.
-func lastMessage(out string) string {
-	msgs := messages(out)
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if m := strings.TrimSpace(msgs[i]); m != "" && m != "unprefixed:" {
-			return m
-		}
-	}
-	return ""
 }
 
 // observe describes the cluster after a fault: which instances run, the
