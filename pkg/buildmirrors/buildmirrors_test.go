@@ -1,6 +1,7 @@
 package buildmirrors_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -415,5 +416,31 @@ func TestStalledCopyIsStopped(t *testing.T) {
 	want := []string{`dbid 4 ok=true step=""`, `dbid 5 ok=false step="copy primaries with pg_basebackup"`}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("outcomes (-want +got):\n%s", d)
+	}
+}
+
+// TestFTSAfterCoordinatorRestart: the run's coordinator connection is gone
+// by the time the mirrors are registered (the coordinator restarted during
+// the copies): the FTS probe is requested on a new connection, with no
+// warning.
+func TestFTSAfterCoordinatorRestart(t *testing.T) {
+	ex := fakeHosts(nil, nil)
+	db := fakeDB(false)
+	// The run's own connection reads the catalog, then answers nothing.
+	gone := &clustertest.FakeConn{}
+	gone.On(cluster.LoadSQL, clustertest.SegmentRows([]cluster.Segment{coord, p0, p1}))
+	e := env(ex, db)
+	e.Conn = gone
+	var log bytes.Buffer
+	e.Log = slog.New(slog.NewTextHandler(&log, nil))
+	rep, err := buildmirrors.Run(t.Context(), e, opts(false), mirrors)
+	if err != nil || len(rep.Failed()) != 0 {
+		t.Fatalf("run: %v, outcomes %+v", err, rep.Outcomes)
+	}
+	if !slices.Contains(db.SQL(), cluster.FTSProbeSQL) {
+		t.Errorf("no FTS probe on a new connection:\n%s", strings.Join(db.SQL(), "\n"))
+	}
+	if strings.Contains(log.String(), "FTS probe request failed") {
+		t.Errorf("warned although the probe was requested:\n%s", log.String())
 	}
 }

@@ -346,15 +346,24 @@ func (r *run) onCoordinator(ctx context.Context, cfg cluster.ConnConfig, fn func
 	return fn(conn)
 }
 
-// runFTS asks for an FTS probe when a mirror was registered. A failed
-// request is only a warning: the next regular probe finds the mirrors.
+// runFTS asks for an FTS probe when a mirror was registered. The run's
+// coordinator connection is gone when the coordinator restarted during
+// the copies (a DBA, a crash): a request that fails on it is made again
+// on a new connection, as the registration's is. Failing that too it is
+// only a warning: the next regular probe finds the mirrors.
 func runFTS(ctx context.Context, r *run, s Step) {
 	if len(r.registered()) == 0 {
 		return
 	}
 	r.env.Log.Info("Triggering FTS probe")
+	cfg := cluster.ConnConfig{Port: r.opts.CoordinatorPort, Flavour: r.opts.Flavour, ConnectTimeout: connectTimeout}
 	for _, a := range s.SQL {
-		if err := a.Statement.Exec(ctx, r.env.Conn); err != nil {
+		err := a.Statement.Exec(ctx, r.env.Conn)
+		if err == nil {
+			continue
+		}
+		r.env.Log.Debug(fmt.Sprintf("FTS probe request on the run's connection failed (%v): once more on a new connection", err))
+		if err = r.onCoordinator(ctx, cfg, func(c cluster.Conn) error { return a.Statement.Exec(ctx, c) }); err != nil {
 			r.env.Log.Warn(fmt.Sprintf("FTS probe request failed: %v; the next regular probe will pick the mirrors up", err))
 			return
 		}
