@@ -43,11 +43,18 @@ func WantInOrder(t testing.TB, out string, patterns ...string) {
 	}
 }
 
-// LastMessage is the last non-empty message of out (Messages form).
+// LastMessage is the last message of out (Messages form) that says
+// something: empty lines and rules of '*', '-' or '=' are passed over.
 func LastMessage(out string) string {
 	msgs := Messages(out)
 	for i := len(msgs) - 1; i >= 0; i-- {
-		if m := strings.TrimSpace(msgs[i]); m != "" && m != "unprefixed:" {
+		m := strings.TrimSpace(msgs[i])
+		text := m
+		if _, after, ok := strings.Cut(m, "]:-"); ok {
+			text = after
+		}
+		text = strings.TrimPrefix(text, "unprefixed:")
+		if strings.Trim(text, "*-= ") != "" {
 			return m
 		}
 	}
