@@ -217,7 +217,9 @@ func TestFaultTwoTools(t *testing.T) {
 // TestFaultCoordinatorRestarted: the coordinator restarted (pg_ctl restart
 // -m fast, as a DBA or a crash would) while gpaddmirrors copies; what the
 // tool prints and exits with is recorded, and the same command run again
-// finishes: both mirrors streaming, the catalog true to disk, no row lost.
+// finishes (refused as the cluster is mirrored when the first run added
+// the mirrors): both mirrors streaming and marked up and in sync, the
+// catalog true to disk, no row lost.
 func TestFaultCoordinatorRestarted(t *testing.T) {
 	t.Run("gpaddmirrors", func(t *testing.T) {
 		m := startMidCopy(t)
@@ -233,7 +235,12 @@ func TestFaultCoordinatorRestarted(t *testing.T) {
 		t.Logf("gpaddmirrors with the coordinator restarted during its copy: exit %d\n%s", code, out)
 		after := m.state(t)
 		rcode, rout, rerun := timed(func() (int, string) { return m.d.tool(t, "", "gpaddmirrors", m.args...) })
-		if rcode != 0 {
+		switch done := "The cluster is already configured with Mirrors."; {
+		case code == 0 && (rcode != 2 || !strings.Contains(rout, done)):
+			// It added the mirrors: the same command is refused by
+			// Greenplum's rule for a mirrored cluster.
+			t.Errorf("the rerun of gpaddmirrors after it added the mirrors: exit %d, want 2 and %q\n%s", rcode, done, rout)
+		case code != 0 && rcode != 0:
 			t.Errorf("the rerun of gpaddmirrors: exit %d\n%s", rcode, rout)
 		}
 		lost := m.finish(t)
