@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gpmgmt/gpmgmt/internal/faulttest"
-	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
@@ -125,11 +124,11 @@ func (m *midCopy) finish(t *testing.T) int {
 	return lost
 }
 
-// timed runs f and describes its outcome as the table's rerun column.
-func timed(f func() (int, string)) (int, string, string) {
+// timedRerun runs f and describes its outcome as the table's rerun column.
+func timedRerun(f func() (int, string)) (int, string, string) {
 	start := time.Now()
 	code, out := f()
-	return code, out, fmt.Sprintf("exit %d in %.1f s: %s", code, time.Since(start).Seconds(), tooltest.LastMessage(out))
+	return code, out, fmt.Sprintf("exit %d in %.1f s: %s", code, time.Since(start).Seconds(), faulttest.Said(out))
 }
 
 // TestFaultTwoTools: a second changing tool started while gpaddmirrors
@@ -156,7 +155,7 @@ func TestFaultTwoTools(t *testing.T) {
 			m := startMidCopy(t)
 			args := replaceArg(tt.second[1:], "FILE", m.file)
 			code, out := m.d.tool(t, "", tt.second[0], args...)
-			printed := tooltest.Problems(out)
+			printed := problemsOrSaid(out)
 			t.Logf("%s while gpaddmirrors copies: exit %d\n%s", tt.second[0], code, out)
 			held := regexp.MustCompile(`\[ERROR\]:-Lockfile \S+/gpaddmirrors\.lock indicates that an instance of gpaddmirrors is already running with PID \d+`)
 			switch {
@@ -166,8 +165,8 @@ func TestFaultTwoTools(t *testing.T) {
 				t.Errorf("%s while gpaddmirrors copies: exit %d, want 0 and the warning naming gpaddmirrors", tt.second[0], code)
 			}
 			firstCode, firstOut := m.bg.wait(t)
-			t.Logf("the first gpaddmirrors: exit %d; %s", firstCode, tooltest.Problems(firstOut))
-			after := fmt.Sprintf("first gpaddmirrors: exit %d (%s)", firstCode, tooltest.Problems(firstOut))
+			t.Logf("the first gpaddmirrors: exit %d; %s", firstCode, problemsOrSaid(firstOut))
+			after := fmt.Sprintf("first gpaddmirrors: exit %d (%s)", firstCode, problemsOrSaid(firstOut))
 			var rerun string
 			if tt.refuse {
 				after += "; " + m.state(t)
@@ -176,7 +175,7 @@ func TestFaultTwoTools(t *testing.T) {
 				}
 				var rcode int
 				var rout string
-				rcode, rout, rerun = timed(func() (int, string) { return m.d.tool(t, "", tt.second[0], args...) })
+				rcode, rout, rerun = timedRerun(func() (int, string) { return m.d.tool(t, "", tt.second[0], args...) })
 				switch done := "The cluster is already configured with Mirrors."; {
 				case tt.second[0] == "gpaddmirrors":
 					// The mirrors it asks for are the first run's: refused
@@ -194,7 +193,7 @@ func TestFaultTwoTools(t *testing.T) {
 				after += "; after gpstart -a: " + m.state(t)
 				var rcode int
 				var rout string
-				rcode, rout, rerun = timed(func() (int, string) { return m.d.tool(t, "", "gpaddmirrors", m.args...) })
+				rcode, rout, rerun = timedRerun(func() (int, string) { return m.d.tool(t, "", "gpaddmirrors", m.args...) })
 				rerun = "gpstart -a, then gpaddmirrors -a -i FILE: " + rerun
 				if rcode != 0 {
 					t.Errorf("the rerun of gpaddmirrors: exit %d\n%s", rcode, rout)
@@ -204,10 +203,10 @@ func TestFaultTwoTools(t *testing.T) {
 			faulttest.Record(t, faulttest.Row{
 				Fault:   "`" + strings.Join(tt.second, " ") + "` while gpaddmirrors copies content 1",
 				Tool:    m.tool() + " + " + strings.Join(tt.second, " "),
-				Printed: shorten(printed, m.d.dir),
+				Printed: rowText(printed, m.d.dir),
 				Exit:    fmt.Sprintf("exit %d", code),
-				After:   shorten(after, m.d.dir),
-				Rerun:   shorten(rerun, m.d.dir),
+				After:   rowText(after, m.d.dir),
+				Rerun:   rowText(rerun, m.d.dir),
 				Lost:    lost,
 			})
 		})
@@ -234,7 +233,7 @@ func TestFaultCoordinatorRestarted(t *testing.T) {
 		code, out := m.bg.wait(t)
 		t.Logf("gpaddmirrors with the coordinator restarted during its copy: exit %d\n%s", code, out)
 		after := m.state(t)
-		rcode, rout, rerun := timed(func() (int, string) { return m.d.tool(t, "", "gpaddmirrors", m.args...) })
+		rcode, rout, rerun := timedRerun(func() (int, string) { return m.d.tool(t, "", "gpaddmirrors", m.args...) })
 		switch done := "The cluster is already configured with Mirrors."; {
 		case code == 0 && (rcode != 2 || !strings.Contains(rout, done)):
 			// It added the mirrors: the same command is refused by
@@ -247,10 +246,10 @@ func TestFaultCoordinatorRestarted(t *testing.T) {
 		faulttest.Record(t, faulttest.Row{
 			Fault:   "coordinator restarted (`pg_ctl restart -m fast`) while gpaddmirrors copies content 1",
 			Tool:    m.tool(),
-			Printed: shorten(tooltest.Problems(out), m.d.dir),
+			Printed: rowText(problemsOrSaid(out), m.d.dir),
 			Exit:    fmt.Sprintf("exit %d", code),
-			After:   shorten(after, m.d.dir),
-			Rerun:   shorten(rerun, m.d.dir),
+			After:   rowText(after, m.d.dir),
+			Rerun:   rowText(rerun, m.d.dir),
 			Lost:    lost,
 		})
 	})
@@ -266,4 +265,13 @@ func replaceArg(s []string, old, new string) []string {
 		out[i] = v
 	}
 	return out
+}
+
+// problemsOrSaid is what a tool said about a fault: its ERROR and WARNING
+// messages, or its last message when it has none.
+func problemsOrSaid(out string) string {
+	if p := faulttest.Problems(out); p != "" {
+		return p
+	}
+	return faulttest.Said(out)
 }

@@ -121,7 +121,7 @@ func faultGpdemoCreate(t *testing.T, at string) {
 
 	start := time.Now()
 	code, out := tooltest.Run(t, gpdemoCmd(t, args...))
-	rerun := fmt.Sprintf("exit %d in %.1f s: %s", code, time.Since(start).Seconds(), tooltest.LastMessage(out))
+	rerun := fmt.Sprintf("exit %d in %.1f s: %s", code, time.Since(start).Seconds(), faulttest.Said(out))
 	if code != 0 {
 		t.Fatalf("the rerun of gpdemo create: exit %d\n%s", code, out)
 	}
@@ -145,10 +145,10 @@ func faultGpdemoCreate(t *testing.T, at string) {
 	faulttest.Record(t, faulttest.Row{
 		Fault:   "kill -9 at `" + at + "`",
 		Tool:    shortTool(args, dir),
-		Printed: shorten(k.Last, dir),
+		Printed: rowText(k.Last, dir),
 		Exit:    "killed (137)",
 		After:   after,
-		Rerun:   shorten(rerun, dir),
+		Rerun:   rowText(rerun, dir),
 		Lost:    lost, // rows written after the rerun, on the cluster it made
 	})
 }
@@ -171,7 +171,7 @@ func faultGpdemoDestroy(t *testing.T, at string) {
 
 	start := time.Now()
 	code, out := tooltest.Run(t, gpdemoCmd(t, args...))
-	rerun := fmt.Sprintf("exit %d in %.1f s: %s", code, time.Since(start).Seconds(), tooltest.LastMessage(out))
+	rerun := fmt.Sprintf("exit %d in %.1f s: %s", code, time.Since(start).Seconds(), faulttest.Said(out))
 	if code != 0 {
 		t.Fatalf("the rerun of gpdemo destroy: exit %d\n%s", code, out)
 	}
@@ -184,10 +184,10 @@ func faultGpdemoDestroy(t *testing.T, at string) {
 	faulttest.Record(t, faulttest.Row{
 		Fault:   "kill -9 at `" + at + "`",
 		Tool:    shortTool(args, dir),
-		Printed: shorten(k.Last, dir),
+		Printed: rowText(k.Last, dir),
 		Exit:    "killed (137)",
 		After:   after,
-		Rerun:   shorten(rerun, dir) + "; " + gpdemoLeft(t, dir),
+		Rerun:   rowText(rerun, dir) + "; " + gpdemoLeft(t, dir),
 		Lost:    0, // destroy removes the rows by design: nothing to count
 	})
 }

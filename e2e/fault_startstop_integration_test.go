@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/gpmgmt/gpmgmt/internal/faulttest"
-	"github.com/gpmgmt/gpmgmt/internal/tooltest"
 	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
@@ -78,7 +77,7 @@ func faultStartStop(t *testing.T, tool, at string) {
 
 	start := time.Now()
 	code, out := d.blind(t, tool, args...)
-	rerun := fmt.Sprintf("exit %d in %.1f s: %s", code, time.Since(start).Seconds(), tooltest.LastMessage(out))
+	rerun := fmt.Sprintf("exit %d in %.1f s: %s", code, time.Since(start).Seconds(), faulttest.Said(out))
 	if code != 0 {
 		t.Errorf("the rerun of %s: exit %d\n%s", tool, code, out)
 	}
@@ -100,18 +99,18 @@ func faultStartStop(t *testing.T, tool, at string) {
 	faulttest.Record(t, faulttest.Row{
 		Fault:   "kill -9 at `" + at + "`",
 		Tool:    tool + " " + strings.Join(args, " "),
-		Printed: shorten(k.Last, d.dir),
+		Printed: rowText(k.Last, d.dir),
 		Exit:    "killed (137)",
-		After:   shorten(after, d.dir),
-		Rerun:   shorten(rerun, d.dir),
+		After:   rowText(after, d.dir),
+		Rerun:   rowText(rerun, d.dir),
 		Lost:    lost,
 	})
 }
 
-// shorten is s for the fault table: the cluster's directory as DIR,
-// GPHOME's as GPHOME, 200 characters at most.
-func shorten(s, dir string) string {
-	s = strings.ReplaceAll(strings.ReplaceAll(s, dir, "DIR"), gphome, "GPHOME")
+// rowText is s for the fault table: the cluster's directory and GPHOME's
+// as DIR and GPHOME (faulttest.Short), 200 characters at most.
+func rowText(s, dir string) string {
+	s = faulttest.Short(strings.ReplaceAll(s, gphome, "GPHOME"), dir)
 	if r := []rune(s); len(r) > 200 {
 		s = string(r[:199]) + "…"
 	}

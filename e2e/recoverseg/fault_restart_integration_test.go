@@ -55,7 +55,7 @@ func TestFaultCoordinatorRestarted(t *testing.T) {
 
 		start := time.Now()
 		rcode, rout := b.tool(t, toolRun{}, "gprecoverseg", "-F", "-a")
-		rerun := fmt.Sprintf("exit %d in %.1f s: %s", rcode, time.Since(start).Seconds(), tooltest.LastMessage(rout))
+		rerun := fmt.Sprintf("exit %d in %.1f s: %s", rcode, time.Since(start).Seconds(), faulttest.Said(rout))
 		if rcode != 0 {
 			t.Fatalf("the rerun of gprecoverseg -F -a: exit %d\n%s", rcode, rout)
 		}
@@ -74,7 +74,7 @@ func TestFaultCoordinatorRestarted(t *testing.T) {
 		faulttest.Record(t, faulttest.Row{
 			Fault:   fmt.Sprintf("coordinator restarted (`pg_ctl restart -m fast`) while gprecoverseg -F copies content 1 (%d MB in)", size>>20),
 			Tool:    "gprecoverseg -F -a",
-			Printed: short(tooltest.Problems(out)),
+			Printed: short(faulttest.Problems(out) + "; said: " + faulttest.Said(out)),
 			Exit:    fmt.Sprintf("exit %d", code),
 			After:   short(after),
 			Rerun:   short(rerun),

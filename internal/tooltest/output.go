@@ -42,37 +42,3 @@ func WantInOrder(t testing.TB, out string, patterns ...string) {
 		i++
 	}
 }
-
-// LastMessage is the last message of out (Messages form) that says
-// something: empty lines and rules of '*', '-' or '=' are passed over.
-func LastMessage(out string) string {
-	msgs := Messages(out)
-	for i := len(msgs) - 1; i >= 0; i-- {
-		m := strings.TrimSpace(msgs[i])
-		text := m
-		if _, after, ok := strings.Cut(m, "]:-"); ok {
-			text = after
-		}
-		text = strings.TrimPrefix(text, "unprefixed:")
-		if strings.Trim(text, "*-= ") != "" {
-			return m
-		}
-	}
-	return ""
-}
-
-// Problems is the ERROR, CRITICAL and WARNING messages of out joined by
-// " / ", or its last message when it has none: what a tool said about a
-// fault, for the fault table.
-func Problems(out string) string {
-	var lines []string
-	for _, msg := range Messages(out) {
-		if strings.HasPrefix(msg, "[ERROR]") || strings.HasPrefix(msg, "[WARNING]") || strings.HasPrefix(msg, "[CRITICAL]") {
-			lines = append(lines, msg)
-		}
-	}
-	if len(lines) == 0 {
-		return LastMessage(out)
-	}
-	return strings.Join(lines, " / ")
-}
