@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -155,55 +154,4 @@ func TestAddMirrorsToolKilled(t *testing.T) {
 	if err := connect(t, d.hosts[1], d.primaryPort(1), true).QueryRow(t.Context(), "SELECT count(*) FROM public.big").Scan(&n); err != nil || n != killRows {
 		t.Errorf("content 1: %d rows of big (%v), want %d", n, err, killRows)
 	}
-}
-
-// TestAddMirrorsToolKilledAfterStart: gpaddmirrors is killed -9 once a
-// mirror it copied runs (the start step, before any catalog row). The
-// identical rerun stops the instances the killed run started, reuses the
-// finished copies (their markers) instead of copying again, and adds both
-// mirrors.
-func TestAddMirrorsToolKilledAfterStart(t *testing.T) {
-	d := newMirrorless(t)
-	lsn := d.writeRows(t, "before_kill")
-	var lines []string
-	var targets []string
-	for c := range d.hosts {
-		host := d.hosts[(c+1)%2]
-		dir := filepath.Join(d.dir, host, "mirror")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		targets = append(targets, filepath.Join(dir, fmt.Sprintf("gpseg%d", c)))
-		lines = append(lines, fmt.Sprintf("%d|%s|%d|%s", c, host, d.portBase+60+c, targets[c]))
-	}
-	file := filepath.Join(t.TempDir(), "mirrors")
-	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := d.command(t, t.Context(), "gpaddmirrors", "-a", "-i", file)
-	out := killCmdWhen(t, cmd, func() bool {
-		for _, dir := range targets {
-			if _, err := os.Stat(filepath.Join(dir, "postmaster.pid")); err == nil {
-				return true
-			}
-		}
-		return false
-	})
-	t.Logf("gpaddmirrors killed -9 with a mirror running; its last lines:\n%s", tail(out, 2))
-	if got := d.mirrorContents(t); len(got) != 0 {
-		t.Errorf("mirror rows for contents %v after the kill, want none", got)
-	}
-
-	code, rout := d.tool(t, "", "gpaddmirrors", "-a", "-i", file)
-	if code != 0 {
-		t.Fatalf("the rerun of gpaddmirrors -a -i: exit %d\n%s", code, rout)
-	}
-	wantInOrder(t, rout,
-		`^\[INFO\]:-An earlier gpaddmirrors \(PID \d+, started .*\) did not finish; this run completes its work$`,
-		`^\[INFO\]:-content \d mirror \(dbid \d+\) on .*: stopping the instance an earlier run started$`,
-		`^\[INFO\]:-content \d mirror \(dbid \d+\) on .*: .* holds a finished copy from an earlier run; reusing it$`,
-		`^\[INFO\]:-2 of 2 mirror\(s\) added$`,
-	)
-	d.checkMirrored(t, lsn)
-	d.checkTrueToDisk(t)
 }

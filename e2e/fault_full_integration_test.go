@@ -1,4 +1,4 @@
-//go:build integration && reliability
+//go:build integration
 
 package e2e
 
@@ -244,3 +244,10 @@ func wantEmpty(t *testing.T, dir string) {
 // fullRows is how many rows of about 1 kB the "too small" case writes on
 // content 1: about 110 MB, more than fullFS holds.
 const fullRows = 100_000
+
+// timed runs f and returns what it returned and how long it took.
+func timed(f func() (int, string)) (int, string, time.Duration) {
+	begin := time.Now()
+	code, out := f()
+	return code, out, time.Since(begin)
+}

@@ -77,13 +77,6 @@ func wantNamed(t *testing.T, out, host string) {
 	}
 }
 
-// timed runs f and returns what it returned and how long it took.
-func timed(f func() (int, string)) (int, string, time.Duration) {
-	begin := time.Now()
-	code, out := f()
-	return code, out, time.Since(begin)
-}
-
 // recordUnreachable records the row of a host unreachable before the run.
 func recordUnreachable(t *testing.T, host, tool string, code int, out, after string, rcode int, rout string, took time.Duration, lost int, dir string) {
 	t.Helper()

@@ -145,38 +145,6 @@ func (d stopDemo) runningDBIDs() []int {
 	return out
 }
 
-// TestGpstartKilled: gpstart -a is killed -9 once a segment instance runs
-// (the coordinator's admin-mode start behind it); the identical rerun
-// starts the whole cluster, the catalog unchanged and the rows written
-// before intact.
-func TestGpstartKilled(t *testing.T) {
-	d := newStopDemo(t)
-	before := d.segs
-	d.writeBeforeKill(t)
-	if code, out := d.blind(t, "gpstop", "-a", "-M", "fast"); code != 0 {
-		t.Fatalf("gpstop exit %d\n%s", code, out)
-	}
-	out := d.killWhen(t, func() bool {
-		for _, s := range d.segs {
-			if s.IsSegment() && running(s) {
-				return true
-			}
-		}
-		return false
-	}, "gpstart", "-a")
-	t.Logf("gpstart killed -9 with dbids %v running; its last lines:\n%s", d.runningDBIDs(), tail(out, 3))
-
-	code, rout := d.blind(t, "gpstart", "-a")
-	t.Logf("rerun: exit %d", code)
-	if code != 0 {
-		t.Fatalf("the rerun of gpstart -a: exit %d\n%s", code, rout)
-	}
-	wantInOrder(t, rout, `Database successfully started`)
-	d.wantAllRunning(t)
-	d.wantCatalog(t, before)
-	d.wantBeforeKill(t)
-}
-
 // TestGpstopKilled: gpstop -a -M fast is killed -9 once the coordinator
 // has stopped, segments still running; the identical rerun must stop
 // what is left.
