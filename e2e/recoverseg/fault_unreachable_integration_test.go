@@ -11,6 +11,7 @@ import (
 
 	"github.com/gpmgmt/gpmgmt/internal/faulttest"
 	"github.com/gpmgmt/gpmgmt/internal/tooltest"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 )
 
 // TestFaultRecoversegHostUnreachable: after content 0's failover, the host
@@ -41,26 +42,14 @@ func TestFaultRecoversegHostUnreachable(t *testing.T) {
 		t.Errorf("the failed instance on the unreachable host: %s, want it still down", s)
 	}
 
-	rerun := time.Now()
-	rcode, rout := b.tool(t, toolRun{}, "gprecoverseg", "-a")
-	took := time.Since(rerun)
-	if rcode != 0 {
-		t.Fatalf("gprecoverseg -a with %s back: exit %d\n%s", host, rcode, rout)
-	}
-	b.waitInSync(t, 0, failed.DBID, "")
-	b.noLeftovers(t, failed.DataDir)
-	b.trueToDisk(t)
-	lost := w.lost(t, b)
-	if lost != 0 {
-		t.Errorf("%d rows lost", lost)
-	}
+	rerun, lost := b.rerunWithHostBack(t, w, failed, "-a")
 	faulttest.Record(t, faulttest.Row{
 		Fault:   host + " (the failed instance's host) unreachable before the run (ssh_config: a closed port)",
 		Tool:    "gprecoverseg -a",
 		Printed: faulttest.Short(problems, b.dir),
 		Exit:    fmt.Sprintf("exit %d", code),
 		After:   faulttest.Short(after, b.dir) + "; the failed instance's directory untouched",
-		Rerun:   fmt.Sprintf("with %s back: exit %d in %.1f s: %s", host, rcode, took.Seconds(), faulttest.Said(rout)),
+		Rerun:   rerun,
 		Lost:    lost,
 	})
 	t.Logf("wall time %.1f s", time.Since(begin).Seconds())
@@ -103,11 +92,30 @@ func TestFaultRecoversegHostUnreachableMidway(t *testing.T) {
 	}
 	after := b.describe(t, failed.DataDir)
 
-	rerun := time.Now()
-	rcode, rout := b.tool(t, toolRun{}, "gprecoverseg", "-F", "-a")
-	took := time.Since(rerun)
-	if rcode != 0 {
-		t.Fatalf("gprecoverseg -F -a with %s back: exit %d\n%s", host, rcode, rout)
+	rerun, lost := b.rerunWithHostBack(t, w, failed, "-F", "-a")
+	faulttest.Record(t, faulttest.Row{
+		Fault:   host + " (the failed instance's host) unreachable midway through the -F copy (connections cut, new ones refused)",
+		Tool:    "gprecoverseg -F -a",
+		Printed: faulttest.Short(problems, b.dir),
+		Exit:    fmt.Sprintf("exit %d, %.1f s after", r.Exit, (r.Took - r.After).Seconds()),
+		After:   faulttest.Short(after, b.dir),
+		Rerun:   rerun,
+		Lost:    lost,
+	})
+	t.Logf("wall time %.1f s", time.Since(begin).Seconds())
+}
+
+// rerunWithHostBack runs gprecoverseg with args again, the failed
+// instance's host back, and checks that it recovered content 0: exit 0,
+// in sync, nothing left beside the directory, the catalog true to disk.
+// It returns the row's rerun text and the rows lost.
+func (b *bed) rerunWithHostBack(t *testing.T, w *written, failed cluster.Segment, args ...string) (string, int) {
+	t.Helper()
+	begin := time.Now()
+	code, out := b.tool(t, toolRun{}, "gprecoverseg", args...)
+	took := time.Since(begin)
+	if code != 0 {
+		t.Fatalf("gprecoverseg %s with %s back: exit %d\n%s", strings.Join(args, " "), failed.Hostname, code, out)
 	}
 	b.waitInSync(t, 0, failed.DBID, "")
 	b.noLeftovers(t, failed.DataDir)
@@ -116,14 +124,5 @@ func TestFaultRecoversegHostUnreachableMidway(t *testing.T) {
 	if lost != 0 {
 		t.Errorf("%d rows lost", lost)
 	}
-	faulttest.Record(t, faulttest.Row{
-		Fault:   host + " (the failed instance's host) unreachable midway through the -F copy (connections cut, new ones refused)",
-		Tool:    "gprecoverseg -F -a",
-		Printed: faulttest.Short(problems, b.dir),
-		Exit:    fmt.Sprintf("exit %d, %.1f s after", r.Exit, (r.Took - r.After).Seconds()),
-		After:   faulttest.Short(after, b.dir),
-		Rerun:   fmt.Sprintf("with %s back: exit %d in %.1f s: %s", host, rcode, took.Seconds(), faulttest.Said(rout)),
-		Lost:    lost,
-	})
-	t.Logf("wall time %.1f s", time.Since(begin).Seconds())
+	return fmt.Sprintf("with %s back: exit %d in %.1f s: %s", failed.Hostname, code, took.Seconds(), faulttest.Said(out)), lost
 }
