@@ -29,9 +29,10 @@ const lockTool = "gpstart"
 func (s *starter) takeLock(ctx context.Context) (*oplock.Lock, error) {
 	path := oplock.Path(s.mdd, lockTool)
 	killed := false
-	if _, err := os.Stat(path); err == nil {
+	var lockedAt time.Time
+	if fi, err := os.Stat(path); err == nil {
 		_, reason, err := oplock.Check(path, s.env.Hostname)
-		killed = err == nil && reason != ""
+		killed, lockedAt = err == nil && reason != "", fi.ModTime()
 	}
 	lock, err := oplock.Take(s.env, s.mdd, lockTool)
 	if err != nil || !killed {
@@ -43,6 +44,12 @@ func (s *starter) takeLock(ctx context.Context) (*oplock.Lock, error) {
 		return nil, errors.Join(err, lock.Release())
 	}
 	if !postmasterRuns(s.mdd) {
+		return lock, nil
+	}
+	// Only a coordinator that killed run can have started is stopped: one
+	// started before its lock (by hand, by another tool, before a reboot
+	// that left the lock behind) serves users, and is refused as before.
+	if started, ok := postmasterStarted(s.mdd); !ok || started.Before(lockedAt.Truncate(time.Second)) {
 		return lock, nil
 	}
 	s.env.Log.Warn(fmt.Sprintf("The %s is running, left by the gpstart that did not finish: stopping it to start the cluster from the beginning", s.coord))
@@ -61,6 +68,24 @@ func postmasterRuns(dir string) bool {
 	first, _, _ := strings.Cut(string(b), "\n")
 	pid, err := strconv.Atoi(strings.TrimSpace(first))
 	return err == nil && pid > 0 && !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
+// postmasterStarted reads the start time postmaster.pid records (its third
+// line, seconds since the epoch).
+func postmasterStarted(dir string) (time.Time, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	if err != nil {
+		return time.Time{}, false
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 3 {
+		return time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(strings.TrimSpace(lines[2]), 10, 64)
+	if err != nil || sec <= 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, 0), true
 }
 
 // waitOrphanedStarts waits, for the start timeout at most, until no

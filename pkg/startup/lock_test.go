@@ -1,6 +1,8 @@
 package startup
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
 	"github.com/gpmgmt/gpmgmt/pkg/oplock"
@@ -42,8 +45,9 @@ func TestKilledGpstartCoordinatorStopped(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(lock, "PID"), []byte(strconv.Itoa(dead.Process.Pid)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// The coordinator it started: a live process in postmaster.pid.
-	if err := os.WriteFile(r.pidFile(), []byte(strconv.Itoa(os.Getpid())+"\n"+r.dir+"\n"), 0o600); err != nil {
+	// The coordinator it started: a live process in postmaster.pid,
+	// started after the lock was taken.
+	if err := os.WriteFile(r.pidFile(), []byte(fmt.Sprintf("%d\n%s\n%d\n", os.Getpid(), r.dir, time.Now().Unix()+1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.run(t, nonInteractive()); err != nil {
@@ -64,6 +68,42 @@ func TestKilledGpstartCoordinatorStopped(t *testing.T) {
 	}
 	if _, err := os.Stat(lock); !os.IsNotExist(err) {
 		t.Errorf("the lock after the run: %v, want released", err)
+	}
+}
+
+// TestStaleLockKeepsOlderCoordinator: a gpstart lock left behind (a
+// gpstart killed long ago, a reboot) and a coordinator started before it
+// (by hand, by another tool): that coordinator serves users and is not
+// stopped; gpstart refuses a cluster started already, as without the lock.
+func TestStaleLockKeepsOlderCoordinator(t *testing.T) {
+	r := newRig(t, gp6Version, gp6Demo(), "")
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	lock := oplock.Path(r.dir, lockTool)
+	if err := os.Mkdir(lock, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(lock, "PID"), []byte(strconv.Itoa(dead.Process.Pid)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.pidFile(), []byte(fmt.Sprintf("%d\n%s\n%d\n", os.Getpid(), r.dir, time.Now().Add(-time.Hour).Unix())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// It answers on its socket.
+	l, err := net.Listen("unix", fmt.Sprintf("/tmp/.s.PGSQL.%d", testPort))
+	if err != nil {
+		t.Skipf("cannot listen on the coordinator's socket: %v", err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	err = r.run(t, nonInteractive())
+	if got := r.coordinatorStops(); len(got) != 0 {
+		t.Errorf("coordinator stops %v: a coordinator older than the lock was stopped", got)
+	}
+	wantExit(t, err, app.ExitFatal)
+	if err == nil || !strings.Contains(err.Error(), "Master instance process running") {
+		t.Errorf("error %v, want the refusal of a cluster started already", err)
 	}
 }
 
