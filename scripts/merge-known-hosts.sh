@@ -38,6 +38,8 @@ sort -u "$keys" >>"$copy"
 # never find a known_hosts they may not read.
 ref=$file
 [ -f "$file" ] || ref=$dir
-chown --reference="$ref" -- "$copy" 2>/dev/null || true
+if [ "$(id -u)" = 0 ]; then
+	chown --reference="$ref" -- "$copy"
+fi
 [ -f "$file" ] && chmod --reference="$file" -- "$copy"
 mv -f -- "$copy" "$file"

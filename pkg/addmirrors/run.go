@@ -189,9 +189,12 @@ func plansRegistered(ctx context.Context, env *app.Env, opts *Options, c *coordi
 	if len(missing) == 0 && len(planned) == len(prev.Items) {
 		return nil
 	}
+	what := "mirrors this command does not plan (" + strings.Join(missing, ", ") + ")"
+	if len(missing) == 0 {
+		what = fmt.Sprintf("%d mirror(s), and this command plans %d", len(prev.Items), len(planned))
+	}
 	return &app.HintError{
-		Err: app.Errorf("the earlier %s (PID %d) registered mirrors this command does not plan (%s): nothing was changed",
-			Tool, prev.PID, strings.Join(missing, ", ")),
+		Err: app.Errorf("the earlier %s (PID %d) registered %s: nothing was changed", Tool, prev.PID, what),
 		Hint: fmt.Sprintf("run the earlier command again to finish its work (args: %s)", strings.Join(prev.Args, " ")),
 	}
 }

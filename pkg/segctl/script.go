@@ -143,10 +143,9 @@ escalate() {
 # system gave to another program meanwhile is left alone; elsewhere the
 # pid is trusted, as gpsegstop trusts it.
 killall9() {
-	real=$(cd "$2" 2>/dev/null && pwd -P)
 	for p in $1; do
 		alive "$p" || continue
-		if [ -d /proc/self ] && [ "$(readlink "/proc/$p/cwd" 2>/dev/null)" != "$real" ]; then
+		if [ -d /proc/self ] && ! [ "/proc/$p/cwd" -ef "$2" ]; then
 			continue
 		fi
 		kill -9 "$p" 2>/dev/null
