@@ -194,7 +194,7 @@ func plansRegistered(ctx context.Context, env *app.Env, opts *Options, c *coordi
 		what = fmt.Sprintf("%d mirror(s), and this command plans %d", len(prev.Items), len(planned))
 	}
 	return &app.HintError{
-		Err: app.Errorf("the earlier %s (PID %d) registered %s: nothing was changed", Tool, prev.PID, what),
+		Err:  app.Errorf("the earlier %s (PID %d) registered %s: nothing was changed", Tool, prev.PID, what),
 		Hint: fmt.Sprintf("run the earlier command again to finish its work (args: %s)", strings.Join(prev.Args, " ")),
 	}
 }
