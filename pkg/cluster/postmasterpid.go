@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // PostmasterPID returns the process id on the first line of a
@@ -19,4 +20,20 @@ func PostmasterPID(content string) (int, error) {
 		return 0, fmt.Errorf("postmaster.pid: the first line %q is not a process id", Visible(first))
 	}
 	return int(pid), nil
+}
+
+// PostmasterStarted returns the start time on the third line of a
+// postmaster.pid file's content (seconds since the epoch); a missing or
+// malformed line is an error naming it.
+func PostmasterStarted(content string) (time.Time, error) {
+	lines := strings.Split(content, "\n")
+	line := ""
+	if len(lines) >= 3 {
+		line = strings.TrimSpace(lines[2])
+	}
+	sec, err := strconv.ParseInt(line, 10, 64)
+	if err != nil || sec <= 0 {
+		return time.Time{}, fmt.Errorf("postmaster.pid: the third line %q is not a start time", Visible(line))
+	}
+	return time.Unix(sec, 0), nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gpmgmt/gpmgmt/pkg/app"
+	"github.com/gpmgmt/gpmgmt/pkg/cluster"
 	"github.com/gpmgmt/gpmgmt/pkg/oplock"
 )
 
@@ -62,30 +62,21 @@ func (s *starter) takeLock(ctx context.Context) (*oplock.Lock, error) {
 // postmasterRuns reports whether dir's postmaster.pid names a live process.
 func postmasterRuns(dir string) bool {
 	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
-	if errors.Is(err, fs.ErrNotExist) || err != nil {
+	if err != nil {
 		return false
 	}
-	first, _, _ := strings.Cut(string(b), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(first))
-	return err == nil && pid > 0 && !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	pid, err := cluster.PostmasterPID(string(b))
+	return err == nil && !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
-// postmasterStarted reads the start time postmaster.pid records (its third
-// line, seconds since the epoch).
+// postmasterStarted reads the start time dir's postmaster.pid records.
 func postmasterStarted(dir string) (time.Time, bool) {
 	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
 	if err != nil {
 		return time.Time{}, false
 	}
-	lines := strings.Split(string(b), "\n")
-	if len(lines) < 3 {
-		return time.Time{}, false
-	}
-	sec, err := strconv.ParseInt(strings.TrimSpace(lines[2]), 10, 64)
-	if err != nil || sec <= 0 {
-		return time.Time{}, false
-	}
-	return time.Unix(sec, 0), true
+	started, err := cluster.PostmasterStarted(string(b))
+	return started, err == nil
 }
 
 // waitOrphanedStarts waits, for the start timeout at most, until no

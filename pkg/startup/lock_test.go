@@ -27,13 +27,10 @@ func (r *rig) coordinatorStops() []string {
 	return modes
 }
 
-// TestKilledGpstartCoordinatorStopped: a gpstart killed -9 after it
-// started the coordinator (admin or dispatch mode) leaves its lock and a
-// running coordinator; the rerun stops that coordinator (fast) and starts
-// the cluster from the beginning, instead of refusing a cluster "started
-// already".
-func TestKilledGpstartCoordinatorStopped(t *testing.T) {
-	r := newRig(t, gp6Version, gp6Demo(), "")
+// leaveStaleLock leaves r's gpstart lock as a killed gpstart does: owned
+// by a pid that no longer runs. It returns the lock's path and that pid.
+func leaveStaleLock(t *testing.T, r *rig) (string, int) {
+	t.Helper()
 	dead := exec.Command("true")
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
@@ -45,6 +42,17 @@ func TestKilledGpstartCoordinatorStopped(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(lock, "PID"), []byte(strconv.Itoa(dead.Process.Pid)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return lock, dead.Process.Pid
+}
+
+// TestKilledGpstartCoordinatorStopped: a gpstart killed -9 after it
+// started the coordinator (admin or dispatch mode) leaves its lock and a
+// running coordinator; the rerun stops that coordinator (fast) and starts
+// the cluster from the beginning, instead of refusing a cluster "started
+// already".
+func TestKilledGpstartCoordinatorStopped(t *testing.T) {
+	r := newRig(t, gp6Version, gp6Demo(), "")
+	lock, dead := leaveStaleLock(t, r)
 	// The coordinator it started: a live process in postmaster.pid,
 	// started after the lock was taken.
 	if err := os.WriteFile(r.pidFile(), []byte(fmt.Sprintf("%d\n%s\n%d\n", os.Getpid(), r.dir, time.Now().Unix()+1)), 0o600); err != nil {
@@ -55,7 +63,7 @@ func TestKilledGpstartCoordinatorStopped(t *testing.T) {
 	}
 	msgs := strings.Join(r.messages(), "\n")
 	for _, want := range []string{
-		"was left by gpstart with PID " + strconv.Itoa(dead.Process.Pid) + ": its process is not running; taking it over",
+		"was left by gpstart with PID " + strconv.Itoa(dead) + ": its process is not running; taking it over",
 		"The master is running, left by the gpstart that did not finish: stopping it to start the cluster from the beginning",
 		"Database successfully started",
 	} {
@@ -77,17 +85,7 @@ func TestKilledGpstartCoordinatorStopped(t *testing.T) {
 // stopped; gpstart refuses a cluster started already, as without the lock.
 func TestStaleLockKeepsOlderCoordinator(t *testing.T) {
 	r := newRig(t, gp6Version, gp6Demo(), "")
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
-	lock := oplock.Path(r.dir, lockTool)
-	if err := os.Mkdir(lock, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(lock, "PID"), []byte(strconv.Itoa(dead.Process.Pid)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	leaveStaleLock(t, r)
 	if err := os.WriteFile(r.pidFile(), []byte(fmt.Sprintf("%d\n%s\n%d\n", os.Getpid(), r.dir, time.Now().Add(-time.Hour).Unix())), 0o600); err != nil {
 		t.Fatal(err)
 	}
